@@ -1,0 +1,32 @@
+/* queue.h - blocking FIFO of pointers (the apply channel of labs 3-5).
+ *
+ * Multi-producer, multi-consumer, thread-safe. capacity 0 means unbounded.
+ * Items are opaque: the queue never frees them (queue_free() hands
+ * leftovers to an optional destructor). Closing wakes every waiter: pushes
+ * fail with ERR_CLOSED at once; pops drain what is left, then fail. */
+#ifndef COMMON_QUEUE_H_
+#define COMMON_QUEUE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct queue;
+
+/* Returns owned; free with queue_free(). */
+struct queue *queue_new(size_t capacity);
+/* Free the queue; items still inside are passed to destroy (if not NULL).
+ * No thread may be using the queue any more. */
+void queue_free(struct queue *q, void (*destroy)(void *item));
+
+/* Blocks while full. Returns 0 or ERR_CLOSED (item not taken). */
+int queue_push(struct queue *q, void *item);
+/* Blocks while empty. Returns 0 or ERR_CLOSED (closed and drained). */
+int queue_pop(struct queue *q, void **item);
+/* Like queue_pop with a timeout: 0, ERR_TIMEOUT or ERR_CLOSED. */
+int queue_pop_timeout(struct queue *q, void **item, uint64_t timeout_ms);
+/* Non-blocking: 0 or ERR_TIMEOUT if empty, ERR_CLOSED if closed+drained. */
+int queue_try_pop(struct queue *q, void **item);
+void queue_close(struct queue *q);
+size_t queue_len(struct queue *q);
+
+#endif /* COMMON_QUEUE_H_ */
