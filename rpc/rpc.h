@@ -130,8 +130,14 @@ struct rpc_server *rpc_server_new(void);
 int rpc_server_add_service(struct rpc_server *s, const char *service,
                            void *svc, const struct rpc_method *methods,
                            size_t n_methods);
-/* Bound on one incoming message (default RPC_DEFAULT_MAX_MSG). */
+/* Bound on one incoming message (default RPC_DEFAULT_MAX_MSG). Applies
+ * to connections accepted afterwards: set it before listen. A message
+ * also may not hold more than bytes/8 + 1024 msgpack objects (bounds
+ * msgpack-c's decode memory to ~3x bytes). */
 void rpc_server_set_max_msg(struct rpc_server *s, size_t bytes);
+/* Cap on open connections (default 1024); further connections are
+ * accepted and closed at once. */
+void rpc_server_set_max_conns(struct rpc_server *s, size_t n);
 /* Bind and start accepting (spawns the acceptor). 0, ERR_ADDR or ERR_IO. */
 int rpc_server_listen(struct rpc_server *s, const char *addr);
 /* The bound address ("127.0.0.1:41234", "unix:/p"); borrowed. */

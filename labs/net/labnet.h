@@ -32,7 +32,11 @@ struct labnet;
 /* Reliable, no long delays, no long reordering. Returns owned. */
 struct labnet *labnet_new(uint64_t seed);
 /* Shut down every end (calls in progress fail at once), free all ends and
- * the network. Servers are the caller's: close them after this. */
+ * the network. Servers are the caller's: close them after this. Threads
+ * sleeping in an injected delay are woken and waited for; any other
+ * caller must have returned from rpc_call first (raft_kill and the
+ * services' kill functions join their threads), since rpc_end_free needs
+ * an idle end. */
 void labnet_free(struct labnet *net);
 
 void labnet_reliable(struct labnet *net, bool reliable);
@@ -40,9 +44,12 @@ void labnet_long_reordering(struct labnet *net, bool on);
 void labnet_long_delays(struct labnet *net, bool on);
 
 /* A new end, disabled and unconnected; owned by the network (freed by
- * labnet_delete_end or labnet_free). Aborts if the name exists. */
+ * labnet_free). Aborts if the name exists among live ends. */
 struct rpc_end *labnet_make_end(struct labnet *net, const char *endname);
-/* Shut down and free an end (waits for its calls to return). */
+/* Shut down an end: its calls in progress fail at once, later calls fail
+ * with ERR_CLOSED, and the name can be made again. Waits for threads in
+ * its injected delays; its memory is reclaimed by labnet_free(), so a
+ * caller still holding the pointer never touches freed memory. */
 void labnet_delete_end(struct labnet *net, const char *endname);
 
 /* Register a listening server under a name (borrowed; replaces any server

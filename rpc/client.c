@@ -1,0 +1,613 @@
+/* client.c - client ends and rpc_call.
+ *
+ * Leader/follower reading: there is no reader thread. A caller waiting for
+ * its reply reads the socket itself when nobody else is (it holds the
+ * "reader role"), routes every reply it reads to the call it belongs to,
+ * and on leaving hands the role to another waiting caller. One caller on a
+ * connection therefore does exactly what a blocking ping-pong does (send,
+ * recv) with no thread hand-off; under concurrency one recv(2) serves
+ * many calls.
+ *
+ * The reader's socket has SO_RCVTIMEO = RPC_TICK_MS, so the reader
+ * re-checks its deadline, the filter's on_wait and shutdown every tick;
+ * other waiters sleep on their own condition variable and are signalled
+ * when their reply is routed, when the role is handed to them, or by
+ * rpc_end_shutdown(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "rpc/rpc_internal.h"
+
+struct rpc_end {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;          /* rpc_end_sleep */
+    struct rpc_conn *conn;        /* mu; NULL without an address */
+    char *addr;                   /* mu; owned */
+    uint64_t timeout_ms;          /* mu */
+    const struct rpc_filter *filter; /* mu */
+    void *ctx;                    /* mu */
+    bool closed;                  /* atomic; set under mu */
+    struct rpc_pending *calls;    /* mu: calls in progress */
+    uint64_t st_calls, st_ok, st_req, st_reply; /* atomic */
+};
+
+/* ------------------------------------------------------------------------
+ * Ends */
+
+struct rpc_end *rpc_end_new(const char *addr, int *err)
+{
+    struct rpc_addr a;
+    if (addr) {
+        int rc = rpc_addr_parse(addr, false, &a);
+        if (rc < 0) {
+            if (err)
+                *err = rc;
+            return NULL;
+        }
+    }
+    struct rpc_end *e = xcalloc(1, sizeof(*e));
+    pthread_mutex_init(&e->mu, NULL);
+    clock_cond_init(&e->cond);
+    e->timeout_ms = RPC_DEFAULT_CALL_TIMEOUT_MS;
+    if (addr) {
+        e->addr = xstrdup(addr);
+        e->conn = rpc_pool_get(addr, &a);
+    }
+    if (err)
+        *err = 0;
+    return e;
+}
+
+int rpc_end_set_addr(struct rpc_end *e, const char *addr)
+{
+    struct rpc_addr a;
+    struct rpc_conn *nc = NULL;
+    char *ns = NULL;
+    if (addr) {
+        if (rpc_addr_parse(addr, false, &a) < 0)
+            return ERR_ADDR;
+        nc = rpc_pool_get(addr, &a);
+        ns = xstrdup(addr);
+    }
+    pthread_mutex_lock(&e->mu);
+    struct rpc_conn *old = e->conn;
+    char *olds = e->addr;
+    e->conn = nc;
+    e->addr = ns;
+    pthread_mutex_unlock(&e->mu);
+    /* Calls in progress hold their own reference to the old conn. */
+    if (old)
+        rpc_pool_put(old);
+    free(olds);
+    return 0;
+}
+
+void rpc_end_free(struct rpc_end *e)
+{
+    if (!e)
+        return;
+    if (e->conn)
+        rpc_pool_put(e->conn);
+    free(e->addr);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cond);
+    free(e);
+}
+
+void rpc_end_addr(struct rpc_end *e, char *buf, size_t n)
+{
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&e->mu);
+    const char *s = e->addr ? e->addr : "";
+    size_t len = strlen(s);
+    if (len >= n)
+        len = n - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    pthread_mutex_unlock(&e->mu);
+}
+
+void rpc_end_set_timeout(struct rpc_end *e, uint64_t ms)
+{
+    pthread_mutex_lock(&e->mu);
+    e->timeout_ms = ms;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void rpc_end_set_filter(struct rpc_end *e, const struct rpc_filter *f,
+                        void *ctx)
+{
+    pthread_mutex_lock(&e->mu);
+    e->filter = f;
+    e->ctx = f ? ctx : NULL;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void *rpc_end_filter_ctx(const struct rpc_end *e)
+{
+    struct rpc_end *me = (struct rpc_end *)e; /* lock is not logically const */
+    pthread_mutex_lock(&me->mu);
+    void *ctx = me->ctx;
+    pthread_mutex_unlock(&me->mu);
+    return ctx;
+}
+
+void rpc_end_shutdown(struct rpc_end *e)
+{
+    pthread_mutex_lock(&e->mu);
+    RPC_STORE(&e->closed, true);
+    pthread_cond_broadcast(&e->cond);
+    /* Wake each waiting call; it re-checks `closed` under its conn lock.
+     * (A caller holding the reader role notices within one tick.) */
+    for (struct rpc_pending *p = e->calls; p; p = p->enext) {
+        pthread_mutex_lock(&p->conn->mu);
+        pthread_cond_signal(&p->cond);
+        pthread_cond_broadcast(&p->conn->cond);
+        pthread_mutex_unlock(&p->conn->mu);
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+int rpc_end_sleep(struct rpc_end *e, uint64_t ms)
+{
+    uint64_t deadline = clock_now_ns() + ms * 1000000ull;
+    pthread_mutex_lock(&e->mu);
+    while (!RPC_LOAD(&e->closed) && clock_now_ns() < deadline)
+        clock_cond_wait_until(&e->cond, &e->mu, deadline);
+    bool closed = RPC_LOAD(&e->closed);
+    pthread_mutex_unlock(&e->mu);
+    return closed ? ERR_CLOSED : 0;
+}
+
+void rpc_end_get_stats(const struct rpc_end *e, struct rpc_end_stats *out)
+{
+    out->calls = RPC_LOAD(&e->st_calls);
+    out->ok = RPC_LOAD(&e->st_ok);
+    out->req_bytes = RPC_LOAD(&e->st_req);
+    out->reply_bytes = RPC_LOAD(&e->st_reply);
+}
+
+/* ------------------------------------------------------------------------
+ * Request encoding: a packer target with inline storage, so a typical call
+ * allocates nothing. */
+
+#define OBUF_INLINE 1024
+struct obuf {
+    uint8_t *data;
+    size_t len, cap;
+    uint8_t inl[OBUF_INLINE];
+};
+
+static void obuf_init(struct obuf *b)
+{
+    b->data = b->inl;
+    b->len = 0;
+    b->cap = sizeof(b->inl);
+}
+
+static void obuf_reserve(struct obuf *b, size_t extra)
+{
+    if (b->cap - b->len >= extra)
+        return;
+    size_t cap = b->cap * 2;
+    while (cap - b->len < extra)
+        cap *= 2;
+    if (b->data == b->inl) {
+        b->data = xmalloc(cap);
+        memcpy(b->data, b->inl, b->len);
+    } else {
+        b->data = xrealloc(b->data, cap);
+    }
+    b->cap = cap;
+}
+
+static int obuf_write(void *d, const char *p, size_t n)
+{
+    struct obuf *b = d;
+    obuf_reserve(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void obuf_free(struct obuf *b)
+{
+    if (b->data != b->inl)
+        free(b->data);
+}
+
+/* ------------------------------------------------------------------------
+ * Calls */
+
+/* Replies may carry a max-size result plus the envelope. */
+static struct rpc_limits client_lim;
+static pthread_once_t client_lim_once = PTHREAD_ONCE_INIT;
+static void client_lim_init(void)
+{
+    rpc_limits_for(&client_lim, RPC_DEFAULT_MAX_MSG + RPC_ENVELOPE_SLACK);
+}
+static const struct rpc_limits *client_limits(void)
+{
+    pthread_once(&client_lim_once, client_lim_init);
+    return &client_lim;
+}
+
+/* What a server with default limits accepts. */
+static struct rpc_limits request_lim;
+static pthread_once_t request_lim_once = PTHREAD_ONCE_INIT;
+static void request_lim_init(void)
+{
+    rpc_limits_for(&request_lim, RPC_DEFAULT_MAX_MSG);
+}
+static const struct rpc_limits *request_limits(void)
+{
+    pthread_once(&request_lim_once, request_lim_init);
+    return &request_lim;
+}
+
+/* Attach a reply (msg[0..len), in the reader's buffer) to its call, or
+ * drop it. Returns true if it was `me`'s. Copies big replies before
+ * taking the lock. */
+static bool route_reply(struct rpc_conn *c, struct rpc_csock *s,
+                        const struct rpc_pending *me, const uint8_t *msg,
+                        size_t len, bool *fatal)
+{
+    struct rpc_msg m;
+    int prc = rpc_wire_parse(msg, len, &m);
+    if (m.type != RPC_MSG_RESPONSE || !m.has_msgid) {
+        *fatal = true; /* not a reply we can attribute: stream is suspect */
+        return false;
+    }
+    uint8_t *heap = NULL;
+    if (len > RPC_PENDING_INLINE) {
+        heap = xmalloc(len);
+        memcpy(heap, msg, len);
+    }
+    bool mine = false;
+    pthread_mutex_lock(&c->mu);
+    struct rpc_pending *p = rpc_pending_find_locked(c, m.msgid);
+    if (p && p->sock == s && !p->done) {
+        if (prc < 0) {
+            p->rc = ERR_PROTO;
+        } else {
+            p->rc = 0;
+            if (heap) {
+                p->reply = p->reply_heap = heap;
+                heap = NULL;
+            } else {
+                memcpy(p->reply_inline, msg, len);
+                p->reply = p->reply_inline;
+            }
+            p->reply_len = len;
+        }
+        p->done = true;
+        s->npending--;
+        mine = p == me;
+        if (!mine)
+            pthread_cond_signal(&p->cond);
+    } else {
+        log_trace("RPC", -1, "dropping reply for abandoned msgid %u",
+                  (unsigned)m.msgid);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(heap);
+    return mine;
+}
+
+/* One round as the reader: route what is buffered, receive once (at most
+ * a tick), route again. Called with the reader role, without c->mu. */
+static void read_round(struct rpc_conn *c, struct rpc_csock *s,
+                       const struct rpc_pending *me)
+{
+    struct rpc_rbuf *rb = &s->st.rb;
+    bool filled = false;
+    int err = 0;
+    for (;;) {
+        const uint8_t *msg;
+        size_t len;
+        int r = rpc_rbuf_next(rb, &msg, &len);
+        if (r < 0) {
+            err = ERR_PROTO;
+            break;
+        }
+        if (r == 1) {
+            bool fatal = false;
+            bool mine = route_reply(c, s, me, msg, len, &fatal);
+            rpc_rbuf_consume(rb, len);
+            if (fatal) {
+                err = ERR_PROTO;
+                break;
+            }
+            if (mine)
+                return;
+            continue;
+        }
+        if (filled)
+            return;
+        r = rpc_stream_fill(&s->st);
+        if (r == ERR_TIMEOUT)
+            return; /* a tick: let the caller check its bounds */
+        if (r < 0) {
+            err = ERR_IO;
+            break;
+        }
+        filled = true;
+    }
+    pthread_mutex_lock(&c->mu);
+    rpc_csock_fail_locked(c, s, err);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Make sure c has a live socket; c->mu held (dropped while connecting). */
+static int ensure_sock_locked(struct rpc_conn *c, uint64_t deadline,
+                              const bool *closed)
+{
+    struct rpc_csock *s = c->sock;
+    uint64_t now_ms = clock_now_ms();
+    if (s && !s->reading && s->npending == 0 && now_ms - s->last_ms > 20) {
+        /* Idle socket: if the server closed it meanwhile (restart), find
+         * out now rather than failing this call on it. */
+        char b;
+        ssize_t n = recv(s->st.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+                       errno != EINTR))
+            rpc_csock_fail_locked(c, s, ERR_IO);
+    }
+    while (!c->sock) {
+        if (RPC_LOAD(closed))
+            return ERR_CLOSED;
+        uint64_t now = clock_now_ns();
+        if (now >= deadline)
+            return ERR_TIMEOUT;
+        if (c->connecting) {
+            uint64_t until = now + RPC_TICK_MS * 1000000ull;
+            clock_cond_wait_until(&c->cond, &c->mu,
+                                  until < deadline ? until : deadline);
+            continue;
+        }
+        c->connecting = true;
+        pthread_mutex_unlock(&c->mu);
+        int fd = -1;
+        int rc = rpc_addr_connect(&c->addr, deadline, closed, &fd);
+        struct rpc_csock *ns = NULL;
+        if (rc == 0) {
+            ns = xcalloc(1, sizeof(*ns));
+            rpc_stream_init(&ns->st, fd, client_limits());
+            rpc_sock_set_timeouts(fd, RPC_TICK_MS, RPC_TICK_MS);
+            ns->refs = 1; /* c->sock */
+        }
+        pthread_mutex_lock(&c->mu);
+        c->connecting = false;
+        pthread_cond_broadcast(&c->cond);
+        if (rc < 0)
+            return rc;
+        c->sock = ns;
+    }
+    return 0;
+}
+
+static uint32_t alloc_msgid_locked(struct rpc_conn *c)
+{
+    for (;;) {
+        uint32_t id = c->next_msgid++;
+        if (!rpc_pending_find_locked(c, id))
+            return id;
+    }
+}
+
+/* Wait for p's reply. c->mu held. Returns the call's outcome so far. */
+static int wait_reply_locked(struct rpc_end *e, struct rpc_conn *c,
+                             struct rpc_csock *s, struct rpc_pending *p,
+                             uint64_t deadline, const struct rpc_filter *f,
+                             void *ctx)
+{
+    bool polling = f && f->on_wait;
+    uint64_t next_poll = clock_now_ns() + RPC_TICK_MS * 1000000ull;
+    int rc = 0;
+    for (;;) {
+        if (p->done)
+            return p->rc;
+        if (RPC_LOAD(&e->closed))
+            return ERR_CLOSED;
+        uint64_t now = clock_now_ns();
+        if (now >= deadline)
+            return ERR_TIMEOUT;
+        if (polling && now >= next_poll) {
+            pthread_mutex_unlock(&c->mu);
+            rc = f->on_wait(ctx, e);
+            pthread_mutex_lock(&c->mu);
+            next_poll = now + RPC_TICK_MS * 1000000ull;
+            if (rc < 0 && !p->done)
+                return rc;
+            continue;
+        }
+        if (!s->reading && !s->dead) {
+            s->reading = true;
+            pthread_mutex_unlock(&c->mu);
+            read_round(c, s, p);
+            pthread_mutex_lock(&c->mu);
+            s->reading = false;
+            continue;
+        }
+        uint64_t until = deadline;
+        if (polling && next_poll < until)
+            until = next_poll;
+        p->waiting = true;
+        clock_cond_wait_until(&p->cond, &c->mu, until);
+        p->waiting = false;
+    }
+}
+
+/* After the reply arrived: filter, error code, result decode. */
+static int deliver(struct rpc_end *e, const struct rpc_pending *p,
+                   const struct rpc_filter *f, void *ctx, rpc_decode_fn dec,
+                   void *reply)
+{
+    struct rpc_msg m;
+    if (rpc_wire_parse(p->reply, p->reply_len, &m) < 0)
+        return ERR_PROTO; /* route_reply validated it; defensive */
+    if (f && f->on_reply) {
+        int rc = f->on_reply(ctx, e, m.result_len);
+        if (rc < 0)
+            return rc;
+    }
+    RPC_ADD(&e->st_reply, m.result_len);
+    if (m.error)
+        return m.error;
+    if (!dec)
+        return 0;
+    msgpack_zone *z = rpc_zone_get();
+    msgpack_object obj;
+    int rc = rpc_wire_unpack(m.result, m.result_len, z, &obj);
+    if (rc == 0) {
+        rc = dec(&obj, reply);
+        /* A reply whose fields do not decode is a protocol error from the
+         * caller's point of view; other codes pass through. */
+        if (rc == ERR_BADARGS)
+            rc = ERR_PROTO;
+        else if (rc > 0)
+            rc = 0;
+    }
+    rpc_zone_done(z);
+    return rc;
+}
+
+static void end_link(struct rpc_end *e, struct rpc_pending *p)
+{
+    p->enext = e->calls;
+    p->eprev = &e->calls;
+    if (e->calls)
+        e->calls->eprev = &p->enext;
+    e->calls = p;
+}
+
+static void end_unlink(struct rpc_end *e, struct rpc_pending *p)
+{
+    pthread_mutex_lock(&e->mu);
+    *p->eprev = p->enext;
+    if (p->enext)
+        p->enext->eprev = p->eprev;
+    pthread_mutex_unlock(&e->mu);
+}
+
+int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
+             const void *args, rpc_decode_fn dec, void *reply)
+{
+    RPC_ADD(&e->st_calls, 1);
+    if (RPC_LOAD(&e->closed))
+        return ERR_CLOSED;
+
+    /* Encode header + args into one buffer: one send(2) per call. */
+    struct obuf ob;
+    obuf_init(&ob);
+    size_t mlen = strlen(method);
+    obuf_reserve(&ob, mlen + 16);
+    size_t hdr = rpc_wire_req_header(ob.data, ob.cap, method, mlen);
+    ob.len = hdr;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &ob, obuf_write);
+    int rc = 0;
+    if (enc)
+        rc = enc(&pk, args);
+    else
+        msgpack_pack_map(&pk, 0);
+    if (rc < 0) {
+        obuf_free(&ob);
+        return rc;
+    }
+    size_t req_bytes = ob.len - hdr;
+    /* Check the whole request as the server will: a buggy encoder
+     * (nothing, two objects, too deep) must not reach the shared stream,
+     * where it would break every other call on the connection. */
+    size_t olen;
+    int vrc = rpc_scan_object(ob.data, ob.len, request_limits(), &olen);
+    if (vrc != 1 || olen != ob.len) {
+        log_warn("RPC", -1, "%s: encoder did not produce one valid object",
+                 method);
+        obuf_free(&ob);
+        return vrc == ERR_TOOBIG ? ERR_TOOBIG : ERR_INVAL;
+    }
+
+    pthread_mutex_lock(&e->mu);
+    const struct rpc_filter *f = e->filter;
+    void *ctx = e->ctx;
+    uint64_t timeout_ms = e->timeout_ms;
+    pthread_mutex_unlock(&e->mu);
+    if (f && f->on_request) {
+        rc = f->on_request(ctx, e, method, req_bytes);
+        if (rc < 0) {
+            obuf_free(&ob);
+            return rc;
+        }
+    }
+    uint64_t deadline = clock_now_ns() + timeout_ms * 1000000ull;
+
+    struct rpc_pending p;
+    memset(&p, 0, sizeof(p)); /* reply_inline need not be cleared, but
+                                 this keeps valgrind quiet and is cheap */
+    pthread_mutex_lock(&e->mu);
+    struct rpc_conn *c = e->conn;
+    if (!c || RPC_LOAD(&e->closed)) {
+        rc = c ? ERR_CLOSED : ERR_UNREACHABLE;
+        pthread_mutex_unlock(&e->mu);
+        obuf_free(&ob);
+        return rc;
+    }
+    rpc_conn_ref(c);
+    p.conn = c;
+    clock_cond_init(&p.cond);
+    end_link(e, &p);
+    pthread_mutex_unlock(&e->mu);
+
+    pthread_mutex_lock(&c->mu);
+    rc = ensure_sock_locked(c, deadline, &e->closed);
+    struct rpc_csock *s = NULL;
+    if (rc == 0) {
+        s = c->sock;
+        s->refs++;
+        s->last_ms = clock_now_ms();
+        p.sock = s;
+        p.msgid = alloc_msgid_locked(c);
+        rpc_pending_insert_locked(c, &p);
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    if (rc == 0) {
+        rpc_wire_patch_msgid(ob.data, p.msgid);
+        struct rpc_send_ctl ctl = {timeout_ms * 1000000ull, deadline,
+                                   &e->closed};
+        int src = rpc_stream_send(&s->st, ob.data, ob.len, &ctl);
+        pthread_mutex_lock(&c->mu);
+        if (src < 0) {
+            /* A partial write corrupts the stream for every call on it. */
+            rpc_csock_fail_locked(c, s, ERR_IO);
+            rc = src == ERR_IO ? ERR_IO : src;
+        } else {
+            RPC_ADD(&e->st_req, req_bytes);
+            rc = wait_reply_locked(e, c, s, &p, deadline, f, ctx);
+        }
+        /* Unregister: a reply arriving later finds no call and is
+         * dropped. */
+        rpc_pending_remove_locked(c, &p);
+        rpc_csock_handoff_locked(c, s, &p);
+        rpc_csock_unref_locked(c, s);
+        pthread_mutex_unlock(&c->mu);
+    }
+    obuf_free(&ob);
+    end_unlink(e, &p);
+    rpc_pool_put(c);
+    pthread_cond_destroy(&p.cond);
+
+    if (rc == 0)
+        rc = deliver(e, &p, f, ctx, dec, reply);
+    free(p.reply_heap);
+    if (rc == 0)
+        RPC_ADD(&e->st_ok, 1);
+    return rc;
+}

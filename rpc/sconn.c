@@ -1,0 +1,366 @@
+/* sconn.c - server connections: the reader loop, request validation and
+ * dispatch, handler execution and replies.
+ *
+ * Exactly one pool thread holds a connection's reader role (its READ job).
+ * For each complete request it reads:
+ *   - malformed with a recoverable msgid: an error reply; without one (or
+ *     a frame the scanner rejects): the connection is closed;
+ *   - unknown method: an ENOMETHOD reply;
+ *   - RPC_INLINE method: run right here; replies of a batch of requests
+ *     read together go out in one send;
+ *   - other methods: if more requests are buffered, the request goes to
+ *     a pool thread and reading continues; if it is the last one read,
+ *     the reader runs it itself ("borrows" the connection), and the
+ *     server's monitor thread hands the reader role to a pool thread if
+ *     the handler is still running after RPC_BORROW_NS (1 ms). Fast
+ *     handlers therefore cost no thread hand-off (a no-op call is as fast
+ *     as an inline one), and a blocking handler holds up the requests
+ *     behind it on its connection for at most a couple of milliseconds;
+ *     it never stalls other connections. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "rpc/rpc_internal.h"
+
+/* Flush batched replies this early to keep the buffer small. */
+#define BATCH_FLUSH (64u << 10)
+
+struct rpc_sconn *rpc_sconn_new_locked(struct rpc_server *s, int fd)
+{
+    struct rpc_sconn *c = xcalloc(1, sizeof(*c));
+    c->read_job.kind = RPC_JOB_READ;
+    c->srv = s;
+    rpc_stream_init(&c->st, fd, &s->lim);
+    c->refs = 1; /* the reader role */
+    pthread_cond_init(&c->cond, NULL);
+    c->next = s->conns;
+    c->prev = &s->conns;
+    if (s->conns)
+        s->conns->prev = &c->next;
+    s->conns = c;
+    s->n_conns++;
+    return c;
+}
+
+static void sconn_free(struct rpc_sconn *c)
+{
+    rpc_stream_destroy(&c->st);
+    pthread_cond_destroy(&c->cond);
+    free(c);
+}
+
+static bool unref_locked(struct rpc_sconn *c)
+{
+    if (--c->refs > 0)
+        return false;
+    *c->prev = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->srv->n_conns--;
+    return true;
+}
+
+void rpc_sconn_unref(struct rpc_sconn *c)
+{
+    struct rpc_server *s = c->srv;
+    pthread_mutex_lock(&s->mu);
+    bool last = unref_locked(c);
+    pthread_mutex_unlock(&s->mu);
+    if (last)
+        sconn_free(c);
+}
+
+void rpc_req_free(struct rpc_req *r)
+{
+    struct rpc_sconn *c = r->conn;
+    struct rpc_server *s = c->srv;
+    free(r->base);
+    free(r);
+    pthread_mutex_lock(&s->mu);
+    c->inflight--;
+    if (c->read_wait)
+        pthread_cond_signal(&c->cond);
+    bool last = unref_locked(c);
+    pthread_mutex_unlock(&s->mu);
+    if (last)
+        sconn_free(c);
+}
+
+static int flush(struct rpc_sconn *c, struct buf *out)
+{
+    if (out->len == 0)
+        return 0;
+    struct rpc_send_ctl ctl = {RPC_SERVER_SEND_STALL_MS * 1000000ull, 0,
+                               NULL};
+    int rc = rpc_stream_send(&c->st, out->data, out->len, &ctl);
+    buf_clear(out);
+    if (out->cap > (1u << 20))
+        buf_free(out); /* one huge reply should not pin memory */
+    return rc;
+}
+
+/* Reply limits: what a client of ours accepts (see client.c). */
+static struct rpc_limits reply_lim;
+static pthread_once_t reply_lim_once = PTHREAD_ONCE_INIT;
+static void reply_lim_init(void)
+{
+    rpc_limits_for(&reply_lim, RPC_DEFAULT_MAX_MSG + RPC_ENVELOPE_SLACK);
+}
+
+/* Run a handler; append its reply (or error reply) to out. Notifications
+ * run the handler but append nothing. */
+static void run_handler(struct rpc_server *s, const struct rpc_method *meth,
+                        void *svc, const struct rpc_msg *m, struct buf *out)
+{
+    bool notify = m->type == RPC_MSG_NOTIFY;
+    size_t start = out->len;
+    msgpack_zone *z = rpc_zone_get();
+    msgpack_object args = {.type = MSGPACK_OBJECT_MAP};
+    int rc = 0;
+    if (m->args) {
+        rc = rpc_wire_unpack(m->args, m->args_len, z, &args);
+        if (rc == 0 && args.type == MSGPACK_OBJECT_NIL) {
+            args.type = MSGPACK_OBJECT_MAP; /* [nil] reads as {} */
+            args.via.map.size = 0;
+            args.via.map.ptr = NULL;
+        }
+    }
+    if (rc == 0) {
+        buf_reserve(out, RPC_RESP_HDR_LEN);
+        rpc_wire_resp_header(out->data + out->len, m->msgid);
+        out->len += RPC_RESP_HDR_LEN;
+        size_t rstart = out->len;
+        msgpack_packer pk;
+        rpc_packer_for_buf(&pk, out);
+        RPC_ADD(&s->dispatched, 1);
+        rc = meth->fn(svc, &args, &pk);
+        if (rc >= 0) {
+            size_t rlen = out->len - rstart, olen = 0;
+            if (rlen == 0)
+                buf_append_byte(out, 0xc0); /* nothing packed: nil */
+            /* Check the whole reply as the client will (size, objects,
+             * depth including the envelope): sending a reply the client
+             * rejects would close the connection under every other call. */
+            pthread_once(&reply_lim_once, reply_lim_init);
+            int src = rpc_scan_object(out->data + start, out->len - start,
+                                      &reply_lim, &olen);
+            if (src != 1 || olen != out->len - start) {
+                log_warn("RPC", -1, "handler %s packed a bad reply",
+                         meth->name);
+                rc = src == ERR_TOOBIG ? ERR_TOOBIG : ERR_PROTO;
+            }
+        }
+    }
+    msgpack_zone_clear(z);
+    if (rc < 0) {
+        out->len = start;
+        if (!notify)
+            rpc_wire_append_error(out, m->msgid, rc);
+    }
+    if (notify)
+        out->len = start;
+}
+
+void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w)
+{
+    struct buf *out = &w->out;
+    buf_clear(out);
+    run_handler(r->conn->srv, r->m, r->svc, &r->msg, out);
+    flush(r->conn, out); /* on failure the stream is already killed */
+    rpc_req_free(r);
+}
+
+/* Back-pressure: stop reading while too many requests are running. */
+static int wait_inflight(struct rpc_sconn *c)
+{
+    struct rpc_server *s = c->srv;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    while (c->inflight >= RPC_MAX_INFLIGHT && !s->closing &&
+           !rpc_stream_is_dead(&c->st)) {
+        c->read_wait = true;
+        pthread_cond_wait(&c->cond, &s->mu);
+    }
+    c->read_wait = false;
+    if (s->closing || rpc_stream_is_dead(&c->st))
+        rc = ERR_CLOSED;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static void borrow_unlink_locked(struct rpc_server *s, struct rpc_sconn *c)
+{
+    *c->bprev = c->bnext;
+    if (c->bnext)
+        c->bnext->bprev = c->bprev;
+    c->bnext = NULL;
+    c->bprev = NULL;
+    c->borrowed = false;
+    s->n_borrowed--;
+}
+
+void *rpc_monitor_main(void *arg)
+{
+    struct rpc_server *s = arg;
+    unsigned idle_ticks = 0;
+    pthread_mutex_lock(&s->mu);
+    while (!s->closing) {
+        if (s->n_borrowed > 0) {
+            idle_ticks = 0;
+        } else if (++idle_ticks > RPC_MONITOR_LINGER_TICKS) {
+            s->mon_sleeping = true;
+            pthread_cond_wait(&s->mon_cond, &s->mu);
+            s->mon_sleeping = false;
+            idle_ticks = 0;
+            continue;
+        }
+        clock_cond_wait_until(&s->mon_cond, &s->mu,
+                              clock_now_ns() + RPC_BORROW_NS);
+        if (s->closing)
+            break;
+        uint64_t now = clock_now_ns();
+        for (struct rpc_sconn *c = s->borrowed, *next; c; c = next) {
+            next = c->bnext;
+            if (now - c->borrow_ns < RPC_BORROW_NS)
+                continue;
+            /* The handler is slow or blocked: someone else reads. The
+             * reader ref goes with the READ job. */
+            borrow_unlink_locked(s, c);
+            rpc_pool_submit_locked(s, &c->read_job);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
+{
+    struct rpc_server *s = c->srv;
+    struct rpc_rbuf *rb = &c->st.rb;
+    struct buf *out = &w->out;
+    buf_clear(out);
+    for (;;) {
+        const uint8_t *msg;
+        size_t len;
+        int r = rpc_rbuf_next(rb, &msg, &len);
+        if (r < 0) {
+            log_debug("RPC", -1, "%s: closing connection: bad frame (%s)",
+                      s->addr, err_name(r));
+            break;
+        }
+        if (r == 0) {
+            if (flush(c, out) < 0 || wait_inflight(c) < 0)
+                break;
+            r = rpc_stream_fill(&c->st);
+            if (r < 0 && r != ERR_TIMEOUT)
+                break; /* EOF, reset, or killed by close */
+            continue;
+        }
+        struct rpc_msg m;
+        int prc = rpc_wire_parse(msg, len, &m);
+        if (prc == 0 && m.type == RPC_MSG_RESPONSE)
+            prc = ERR_PROTO; /* we never send requests to clients */
+        if (prc < 0) {
+            if (!m.has_msgid || m.type != RPC_MSG_REQUEST) {
+                log_debug("RPC", -1, "%s: closing connection: bad message",
+                          s->addr);
+                break;
+            }
+            rpc_wire_append_error(out, m.msgid, prc);
+            rpc_rbuf_consume(rb, len);
+            continue;
+        }
+        void *svc = NULL;
+        const struct rpc_method *meth =
+            rpc_server_lookup(s, m.method, m.method_len, &svc);
+        if (!meth) {
+            if (m.type == RPC_MSG_REQUEST)
+                rpc_wire_append_error(out, m.msgid, ERR_NOMETHOD);
+            rpc_rbuf_consume(rb, len);
+            continue;
+        }
+        if (meth->flags & RPC_INLINE) {
+            run_handler(s, meth, svc, &m, out);
+            rpc_rbuf_consume(rb, len);
+            if (out->len >= BATCH_FLUSH && flush(c, out) < 0)
+                break;
+            continue;
+        }
+        /* Detach the request: once another thread may hold the reader
+         * role it reads into the receive buffer. */
+        uint8_t *base;
+        const uint8_t *dmsg;
+        rpc_rbuf_detach(rb, len, &base, &dmsg);
+        if (rpc_rbuf_buffered(rb) > 0) {
+            /* More requests are waiting behind this one: run it on a
+             * pool thread so they all start now. */
+            struct rpc_req *req = xmalloc(sizeof(*req));
+            req->job.kind = RPC_JOB_RUN;
+            req->job.next = NULL;
+            req->conn = c;
+            req->m = meth;
+            req->svc = svc;
+            req->base = base;
+            rpc_wire_parse(dmsg, len, &req->msg); /* same bytes: succeeds */
+            pthread_mutex_lock(&s->mu);
+            c->refs++;
+            c->inflight++;
+            pthread_mutex_unlock(&s->mu);
+            rpc_pool_submit(s, &req->job);
+            continue;
+        }
+        /* The last request read: run it here, "borrowing" the reader
+         * role; the monitor moves reading to another thread if the handler
+         * is still running after RPC_BORROW_NS. Fast handlers thus cost no
+         * thread hand-off at all. */
+        struct rpc_msg dm;
+        rpc_wire_parse(dmsg, len, &dm);
+        if (flush(c, out) < 0) { /* earlier replies must not wait on it */
+            free(base);
+            break;
+        }
+        pthread_mutex_lock(&s->mu);
+        c->refs++; /* ours, in case the role moves and the conn dies */
+        c->inflight++;
+        c->borrowed = true;
+        c->borrow_ns = clock_now_ns();
+        c->bnext = s->borrowed;
+        c->bprev = &s->borrowed;
+        if (s->borrowed)
+            s->borrowed->bprev = &c->bnext;
+        s->borrowed = c;
+        s->n_borrowed++;
+        if (s->mon_sleeping)
+            pthread_cond_signal(&s->mon_cond);
+        pthread_mutex_unlock(&s->mu);
+
+        run_handler(s, meth, svc, &dm, out);
+        free(base);
+
+        pthread_mutex_lock(&s->mu);
+        c->inflight--;
+        if (c->read_wait)
+            pthread_cond_signal(&c->cond);
+        bool still_reader = c->borrowed;
+        if (still_reader) {
+            borrow_unlink_locked(s, c);
+            c->refs--; /* the reader ref is still ours: never the last */
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (!still_reader) {
+            /* Reading moved on without us: send and leave. */
+            flush(c, out);
+            rpc_sconn_unref(c);
+            return;
+        }
+        /* The reply waits in `out` and leaves with the next flush. */
+        if (out->len >= BATCH_FLUSH && flush(c, out) < 0)
+            break;
+    }
+    rpc_stream_kill(&c->st);
+    buf_clear(out);
+    rpc_sconn_unref(c);
+}
