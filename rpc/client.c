@@ -14,6 +14,7 @@
  * when their reply is routed, when the role is handed to them, or by
  * rpc_end_shutdown(). */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -32,7 +33,6 @@ struct rpc_end {
     const struct rpc_filter *filter; /* mu */
     void *ctx;                    /* mu */
     bool closed;                  /* atomic; set under mu */
-    struct rpc_pending *calls;    /* mu: calls in progress */
     uint64_t st_calls, st_ok, st_req, st_reply; /* atomic */
 };
 
@@ -143,15 +143,11 @@ void rpc_end_shutdown(struct rpc_end *e)
     pthread_mutex_lock(&e->mu);
     RPC_STORE(&e->closed, true);
     pthread_cond_broadcast(&e->cond);
-    /* Wake each waiting call; it re-checks `closed` under its conn lock.
-     * (A caller holding the reader role notices within one tick.) */
-    for (struct rpc_pending *p = e->calls; p; p = p->enext) {
-        pthread_mutex_lock(&p->conn->mu);
-        pthread_cond_signal(&p->cond);
-        pthread_cond_broadcast(&p->conn->cond);
-        pthread_mutex_unlock(&p->conn->mu);
-    }
     pthread_mutex_unlock(&e->mu);
+    /* Wake each waiting call; it re-checks `closed` under its conn lock
+     * (a caller holding the reader role notices within one tick). Calls
+     * not registered yet check `closed` before they wait. */
+    rpc_pool_wake_end(e);
 }
 
 int rpc_end_sleep(struct rpc_end *e, uint64_t ms)
@@ -251,52 +247,101 @@ static const struct rpc_limits *request_limits(void)
     return &request_lim;
 }
 
-/* Attach a reply (msg[0..len), in the reader's buffer) to its call, or
- * drop it. Returns true if it was `me`'s. Copies big replies before
- * taking the lock. */
-static bool route_reply(struct rpc_conn *c, struct rpc_csock *s,
-                        const struct rpc_pending *me, const uint8_t *msg,
-                        size_t len, bool *fatal)
+/* Wake callers whose calls route_replies retired (c->mu not held). */
+static void wake_completed(struct rpc_pending **wake, size_t n)
 {
-    struct rpc_msg m;
-    int prc = rpc_wire_parse(msg, len, &m);
-    if (m.type != RPC_MSG_RESPONSE || !m.has_msgid) {
-        *fatal = true; /* not a reply we can attribute: stream is suspect */
-        return false;
+    for (size_t i = 0; i < n; i++) {
+        struct rpc_pending *p = wake[i];
+        __atomic_or_fetch(&p->fw, 1, __ATOMIC_RELEASE);
+        rpc_futex_wake(&p->fw);
+        /* Last touch: from here on the caller may return. */
+        __atomic_store_n(&p->pin, 0, __ATOMIC_RELEASE);
     }
-    uint8_t *heap = NULL;
-    if (len > RPC_PENDING_INLINE) {
-        heap = xmalloc(len);
-        memcpy(heap, msg, len);
-    }
-    bool mine = false;
-    pthread_mutex_lock(&c->mu);
-    struct rpc_pending *p = rpc_pending_find_locked(c, m.msgid);
-    if (p && p->sock == s && !p->done) {
-        if (prc < 0) {
-            p->rc = ERR_PROTO;
-        } else {
-            p->rc = 0;
-            if (heap) {
-                p->reply = p->reply_heap = heap;
-                heap = NULL;
-            } else {
-                memcpy(p->reply_inline, msg, len);
-                p->reply = p->reply_inline;
-            }
-            p->reply_len = len;
+}
+
+/* Route every complete reply in the receive buffer to its call (dropping
+ * replies nobody waits for any more), under one hold of c->mu so that a
+ * burst of replies costs one lock round and the woken callers contend
+ * once. Big replies are copied with the lock released. Returns true if
+ * `me`'s reply was among them; *err is set if the stream is unusable. */
+static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
+                          const struct rpc_pending *me, int *err)
+{
+    struct rpc_rbuf *rb = &s->st.rb;
+    bool mine = false, locked = false;
+    struct rpc_pending *wake[64]; /* completed calls to wake after unlock */
+    size_t nwake = 0;
+    for (;;) {
+        const uint8_t *msg;
+        size_t len;
+        int r = rpc_rbuf_next(rb, &msg, &len);
+        if (r <= 0) {
+            if (r < 0)
+                *err = ERR_PROTO;
+            break;
         }
-        p->done = true;
-        s->npending--;
-        mine = p == me;
-        if (!mine)
-            pthread_cond_signal(&p->cond);
-    } else {
-        log_trace("RPC", -1, "dropping reply for abandoned msgid %u",
-                  (unsigned)m.msgid);
+        struct rpc_msg m;
+        int prc = rpc_wire_parse(msg, len, &m);
+        if (m.type != RPC_MSG_RESPONSE || !m.has_msgid) {
+            *err = ERR_PROTO; /* not a reply we can attribute */
+            break;
+        }
+        uint8_t *heap = NULL;
+        if (len > RPC_PENDING_INLINE || nwake == 64) {
+            if (locked) {
+                pthread_mutex_unlock(&c->mu);
+                locked = false;
+            }
+            wake_completed(wake, nwake);
+            nwake = 0;
+            if (len > RPC_PENDING_INLINE) {
+                heap = xmalloc(len);
+                memcpy(heap, msg, len);
+            }
+        }
+        if (!locked) {
+            pthread_mutex_lock(&c->mu);
+            locked = true;
+        }
+        struct rpc_pending *p = rpc_pending_find_locked(c, m.msgid);
+        if (p && p->sock == s && !p->done) {
+            if (p != me) {
+                /* Retire the call entirely so that its caller can return
+                 * without taking c->mu again (see rpc_internal.h). Our own
+                 * call holds a reference on s, so this one is not last. */
+                rpc_pending_remove_locked(c, p);
+                s->refs--;
+                p->sock_released = true;
+                __atomic_store_n(&p->pin, 1, __ATOMIC_RELAXED);
+                wake[nwake++] = p;
+            } else {
+                s->npending--;
+                mine = true;
+            }
+            if (prc < 0) {
+                p->rc = ERR_PROTO;
+            } else {
+                p->rc = 0;
+                if (heap) {
+                    p->reply = p->reply_heap = heap;
+                    heap = NULL;
+                } else {
+                    memcpy(p->reply_inline, msg, len);
+                    p->reply = p->reply_inline;
+                }
+                p->reply_len = len;
+            }
+            p->done = true;
+        } else {
+            log_trace("RPC", -1, "dropping reply for abandoned msgid %u",
+                      (unsigned)m.msgid);
+        }
+        free(heap);
+        rpc_rbuf_consume(rb, len);
     }
-    pthread_mutex_unlock(&c->mu);
-    free(heap);
+    if (locked)
+        pthread_mutex_unlock(&c->mu);
+    wake_completed(wake, nwake);
     return mine;
 }
 
@@ -305,43 +350,23 @@ static bool route_reply(struct rpc_conn *c, struct rpc_csock *s,
 static void read_round(struct rpc_conn *c, struct rpc_csock *s,
                        const struct rpc_pending *me)
 {
-    struct rpc_rbuf *rb = &s->st.rb;
-    bool filled = false;
     int err = 0;
-    for (;;) {
-        const uint8_t *msg;
-        size_t len;
-        int r = rpc_rbuf_next(rb, &msg, &len);
-        if (r < 0) {
-            err = ERR_PROTO;
-            break;
-        }
-        if (r == 1) {
-            bool fatal = false;
-            bool mine = route_reply(c, s, me, msg, len, &fatal);
-            rpc_rbuf_consume(rb, len);
-            if (fatal) {
-                err = ERR_PROTO;
-                break;
-            }
-            if (mine)
-                return;
-            continue;
-        }
-        if (filled)
-            return;
-        r = rpc_stream_fill(&s->st);
-        if (r == ERR_TIMEOUT)
-            return; /* a tick: let the caller check its bounds */
-        if (r < 0) {
-            err = ERR_IO;
-            break;
-        }
-        filled = true;
+    if (route_replies(c, s, me, &err) || err)
+        goto out;
+    int r = rpc_stream_fill(&s->st);
+    if (r == ERR_TIMEOUT)
+        return; /* a tick: let the caller check its bounds */
+    if (r < 0) {
+        err = ERR_IO;
+        goto out;
     }
-    pthread_mutex_lock(&c->mu);
-    rpc_csock_fail_locked(c, s, err);
-    pthread_mutex_unlock(&c->mu);
+    route_replies(c, s, me, &err);
+out:
+    if (err) {
+        pthread_mutex_lock(&c->mu);
+        rpc_csock_fail_locked(c, s, err);
+        pthread_mutex_unlock(&c->mu);
+    }
 }
 
 /* Make sure c has a live socket; c->mu held (dropped while connecting). */
@@ -392,6 +417,18 @@ static int ensure_sock_locked(struct rpc_conn *c, uint64_t deadline,
     return 0;
 }
 
+/* Unregister a finished call (unless the reader that completed it did)
+ * and pass the reader role on if nobody holds it. */
+static void call_cleanup_locked(struct rpc_conn *c, struct rpc_csock *s,
+                                struct rpc_pending *p)
+{
+    if (p->sock_released)
+        return; /* s may be gone: do not touch it */
+    rpc_pending_remove_locked(c, p); /* a reply arriving later is dropped */
+    rpc_csock_handoff_locked(c, s, p);
+    rpc_csock_unref_locked(c, s);
+}
+
 static uint32_t alloc_msgid_locked(struct rpc_conn *c)
 {
     for (;;) {
@@ -401,15 +438,18 @@ static uint32_t alloc_msgid_locked(struct rpc_conn *c)
     }
 }
 
-/* Wait for p's reply. c->mu held. Returns the call's outcome so far. */
+/* Wait for p's reply. Called with c->mu held; returns with it held,
+ * except when a reader completed the call while we slept (*fast set):
+ * then the call is already unregistered and the lock is not taken. */
 static int wait_reply_locked(struct rpc_end *e, struct rpc_conn *c,
                              struct rpc_csock *s, struct rpc_pending *p,
                              uint64_t deadline, const struct rpc_filter *f,
-                             void *ctx)
+                             void *ctx, bool *fast)
 {
     bool polling = f && f->on_wait;
     uint64_t next_poll = clock_now_ns() + RPC_TICK_MS * 1000000ull;
     int rc = 0;
+    *fast = false;
     for (;;) {
         if (p->done)
             return p->rc;
@@ -438,8 +478,15 @@ static int wait_reply_locked(struct rpc_end *e, struct rpc_conn *c,
         uint64_t until = deadline;
         if (polling && next_poll < until)
             until = next_poll;
+        uint32_t v = __atomic_load_n(&p->fw, __ATOMIC_ACQUIRE);
         p->waiting = true;
-        clock_cond_wait_until(&p->cond, &c->mu, until);
+        pthread_mutex_unlock(&c->mu);
+        rpc_futex_wait(&p->fw, v, until);
+        if (__atomic_load_n(&p->fw, __ATOMIC_ACQUIRE) & 1) {
+            *fast = true; /* completed and unregistered by a reader */
+            return p->rc;
+        }
+        pthread_mutex_lock(&c->mu);
         p->waiting = false;
     }
 }
@@ -476,24 +523,6 @@ static int deliver(struct rpc_end *e, const struct rpc_pending *p,
     }
     rpc_zone_done(z);
     return rc;
-}
-
-static void end_link(struct rpc_end *e, struct rpc_pending *p)
-{
-    p->enext = e->calls;
-    p->eprev = &e->calls;
-    if (e->calls)
-        e->calls->eprev = &p->enext;
-    e->calls = p;
-}
-
-static void end_unlink(struct rpc_end *e, struct rpc_pending *p)
-{
-    pthread_mutex_lock(&e->mu);
-    *p->eprev = p->enext;
-    if (p->enext)
-        p->enext->eprev = p->eprev;
-    pthread_mutex_unlock(&e->mu);
 }
 
 int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
@@ -534,36 +563,36 @@ int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
         return vrc == ERR_TOOBIG ? ERR_TOOBIG : ERR_INVAL;
     }
 
+    /* One look at the end per call (callers sharing an end contend). */
     pthread_mutex_lock(&e->mu);
     const struct rpc_filter *f = e->filter;
     void *ctx = e->ctx;
     uint64_t timeout_ms = e->timeout_ms;
+    struct rpc_conn *c = e->conn;
+    if (c)
+        rpc_conn_ref(c); /* set_addr may drop the end's reference */
     pthread_mutex_unlock(&e->mu);
     if (f && f->on_request) {
         rc = f->on_request(ctx, e, method, req_bytes);
         if (rc < 0) {
+            if (c)
+                rpc_pool_put(c);
             obuf_free(&ob);
             return rc;
         }
     }
+    if (!c || RPC_LOAD(&e->closed)) {
+        if (c)
+            rpc_pool_put(c);
+        obuf_free(&ob);
+        return c ? ERR_CLOSED : ERR_UNREACHABLE;
+    }
     uint64_t deadline = clock_now_ns() + timeout_ms * 1000000ull;
 
     struct rpc_pending p;
-    memset(&p, 0, sizeof(p)); /* reply_inline need not be cleared, but
-                                 this keeps valgrind quiet and is cheap */
-    pthread_mutex_lock(&e->mu);
-    struct rpc_conn *c = e->conn;
-    if (!c || RPC_LOAD(&e->closed)) {
-        rc = c ? ERR_CLOSED : ERR_UNREACHABLE;
-        pthread_mutex_unlock(&e->mu);
-        obuf_free(&ob);
-        return rc;
-    }
-    rpc_conn_ref(c);
+    memset(&p, 0, offsetof(struct rpc_pending, reply_inline));
+    p.end = e;
     p.conn = c;
-    clock_cond_init(&p.cond);
-    end_link(e, &p);
-    pthread_mutex_unlock(&e->mu);
 
     pthread_mutex_lock(&c->mu);
     rc = ensure_sock_locked(c, deadline, &e->closed);
@@ -583,26 +612,29 @@ int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
         struct rpc_send_ctl ctl = {timeout_ms * 1000000ull, deadline,
                                    &e->closed};
         int src = rpc_stream_send(&s->st, ob.data, ob.len, &ctl);
-        pthread_mutex_lock(&c->mu);
         if (src < 0) {
             /* A partial write corrupts the stream for every call on it. */
+            pthread_mutex_lock(&c->mu);
             rpc_csock_fail_locked(c, s, ERR_IO);
-            rc = src == ERR_IO ? ERR_IO : src;
+            rc = src;
+            call_cleanup_locked(c, s, &p);
+            pthread_mutex_unlock(&c->mu);
         } else {
             RPC_ADD(&e->st_req, req_bytes);
-            rc = wait_reply_locked(e, c, s, &p, deadline, f, ctx);
+            bool fast;
+            pthread_mutex_lock(&c->mu);
+            rc = wait_reply_locked(e, c, s, &p, deadline, f, ctx, &fast);
+            if (!fast) {
+                call_cleanup_locked(c, s, &p);
+                pthread_mutex_unlock(&c->mu);
+            }
         }
-        /* Unregister: a reply arriving later finds no call and is
-         * dropped. */
-        rpc_pending_remove_locked(c, &p);
-        rpc_csock_handoff_locked(c, s, &p);
-        rpc_csock_unref_locked(c, s);
-        pthread_mutex_unlock(&c->mu);
+        /* A reader that completed us may still be waking us. */
+        while (__atomic_load_n(&p.pin, __ATOMIC_ACQUIRE))
+            sched_yield();
     }
     obuf_free(&ob);
-    end_unlink(e, &p);
     rpc_pool_put(c);
-    pthread_cond_destroy(&p.cond);
 
     if (rc == 0)
         rc = deliver(e, &p, f, ctx, dec, reply);

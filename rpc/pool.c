@@ -7,8 +7,12 @@
  * address; its socket (struct rpc_csock) is replaced after a failure. A
  * dead socket's fd stays open until the last call using it lets go, so an
  * fd number is never reused under a thread that still writes to it. */
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -143,7 +147,7 @@ void rpc_csock_fail_locked(struct rpc_conn *c, struct rpc_csock *s, int err)
                 p->done = true;
                 p->rc = err;
                 s->npending--;
-                pthread_cond_signal(&p->cond);
+                rpc_pending_kick_locked(p);
             }
         }
     }
@@ -161,11 +165,50 @@ void rpc_csock_handoff_locked(struct rpc_conn *c, struct rpc_csock *s,
     for (unsigned b = 0; b < RPC_PENDING_BUCKETS; b++) {
         for (struct rpc_pending *p = c->table[b]; p; p = p->hnext) {
             if (p != me && p->sock == s && !p->done && p->waiting) {
-                pthread_cond_signal(&p->cond);
+                rpc_pending_kick_locked(p);
                 return;
             }
         }
     }
     /* Nobody is blocked yet: the next caller to wait sees `reading` false
      * and takes the role itself. */
+}
+
+void rpc_pool_wake_end(const struct rpc_end *e)
+{
+    /* Spurious wake-ups are harmless (waiters re-check), so simply signal
+     * every call of e; pool_mu keeps each conn alive meanwhile. */
+    pthread_mutex_lock(&pool_mu);
+    for (struct rpc_conn *c = pool_head; c; c = c->next) {
+        pthread_mutex_lock(&c->mu);
+        for (unsigned b = 0; b < RPC_PENDING_BUCKETS; b++)
+            for (struct rpc_pending *p = c->table[b]; p; p = p->hnext)
+                if (p->end == e)
+                    rpc_pending_kick_locked(p);
+        pthread_cond_broadcast(&c->cond); /* calls waiting to connect */
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void rpc_futex_wait(uint32_t *addr, uint32_t val, uint64_t deadline_ns)
+{
+    struct timespec ts = {(time_t)(deadline_ns / 1000000000ull),
+                          (long)(deadline_ns % 1000000000ull)};
+    /* Returns on wake, value change, timeout or signal: callers re-check. */
+    syscall(SYS_futex, addr, FUTEX_WAIT_BITSET_PRIVATE, val, &ts, NULL,
+            FUTEX_BITSET_MATCH_ANY);
+}
+
+void rpc_futex_wake(uint32_t *addr)
+{
+    syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void rpc_pending_kick_locked(struct rpc_pending *p)
+{
+    /* Under conn->mu the caller cannot leave before we are done here. */
+    __atomic_add_fetch(&p->fw, 2, __ATOMIC_RELEASE);
+    if (p->waiting)
+        rpc_futex_wake(&p->fw);
 }

@@ -297,7 +297,8 @@ void rpc_sock_set_nodelay(int fd);
  * pool.c: client connections
  *
  * Locking: pool_mu (global) protects the pool list; conn->refs is atomic
- * but only drops to 0 under pool_mu.
+ * but only drops to 0 under pool_mu. Order: end->mu, then (released)
+ * pool_mu -> conn->mu; a call never holds two of them at once.
  * conn->mu protects everything else in the conn and its socks (refs,
  * reading, dead, npending) and the pending table. Order: end->mu may be
  * held while taking conn->mu, never the reverse; pool_mu is never held
@@ -312,18 +313,31 @@ struct rpc_csock {
     uint64_t last_ms;     /* last call start, for the idle EOF check */
 };
 
-/* One call in flight. Lives on the caller's stack. */
+/* One call in flight. Lives on the caller's stack.
+ *
+ * Waking: a waiting caller sleeps on the futex word `fw` without holding
+ * conn->mu. Ordinary wake-ups ("take the reader role", "your socket
+ * failed", "your end was shut down") add 2 to fw under conn->mu and the
+ * caller re-checks under the lock. The common one, "your reply is here",
+ * is done by the reader without the caller ever needing the lock again:
+ * under conn->mu it fills the reply, unregisters the call and drops its
+ * socket reference (sock_released) and sets pin; after unlocking it sets
+ * bit 0 of fw, wakes the futex and clears pin. The caller sees bit 0 and
+ * returns - but only once pin is 0, since until then the reader still
+ * touches this struct. */
 #define RPC_PENDING_INLINE 512
 struct rpc_pending {
     uint32_t msgid;
     struct rpc_pending *hnext;   /* hash chain (conn->mu) */
-    struct rpc_pending *enext;   /* end's call list (end->mu) */
-    struct rpc_pending **eprev;
+    struct rpc_end *end;         /* whose call (rpc_end_shutdown) */
     struct rpc_conn *conn;
     struct rpc_csock *sock;
-    pthread_cond_t cond;         /* with conn->mu */
+    uint32_t fw;                 /* futex word (atomic), see above */
+    uint32_t pin;                /* atomic: a reader is still waking us */
     bool done;                   /* reply attached or failed (conn->mu) */
-    bool waiting;                /* blocked on cond (conn->mu) */
+    bool waiting;                /* asleep on fw (conn->mu) */
+    bool sock_released;          /* unregistered + sock ref dropped by the
+                                    reader that completed us (conn->mu) */
     int rc;                      /* 0: reply attached; else the failure */
     uint8_t *reply;              /* the whole response message */
     size_t reply_len;
@@ -362,6 +376,13 @@ struct rpc_pending *rpc_pending_find_locked(struct rpc_conn *c,
 /* Wake one undone call on s (other than me) to take over reading. */
 void rpc_csock_handoff_locked(struct rpc_conn *c, struct rpc_csock *s,
                               const struct rpc_pending *me);
+/* Wake p to re-check its state under conn->mu (conn->mu held). */
+void rpc_pending_kick_locked(struct rpc_pending *p);
+/* Futex helpers (private futexes; deadline on CLOCK_MONOTONIC). */
+void rpc_futex_wait(uint32_t *addr, uint32_t val, uint64_t deadline_ns);
+void rpc_futex_wake(uint32_t *addr);
+/* Wake every call of end e, on every connection (rpc_end_shutdown). */
+void rpc_pool_wake_end(const struct rpc_end *e);
 
 /* ------------------------------------------------------------------------
  * Server (server.c, sconn.c, workers.c)

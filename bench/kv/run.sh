@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# run.sh - `make bench-kv`: bench-kv against a local kvserver daemon cluster
+# (on-disk persister; started and stopped here with kv-cluster.sh), then
+# in process. The last line printed is kv_ops_per_sec_16=<in-process rate>.
+#
+#   bench/kv/run.sh [BIN_DIR]        (default build/release/bin)
+#   BENCH_KV_SECONDS=3               duration of each throughput run
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${1:-$ROOT/build/release/bin}
+case "$BIN" in /*) ;; *) BIN=$PWD/$BIN ;; esac
+SECS=${BENCH_KV_SECONDS:-3}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-kv-XXXXXX")
+export KV_DIR=$WORK/cluster KV_BIN=$BIN KV_N=3
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 1 50); do
+    KV_PORT=$((20000 + RANDOM % 20000))
+    port_busy $KV_PORT || port_busy $((KV_PORT + 1)) || port_busy $((KV_PORT + 2)) || break
+done
+export KV_PORT
+trap '"$ROOT/test-scripts/kv-cluster.sh" stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+
+echo "== daemons: 3 kvserver processes on loopback, file-backed persister ($KV_DIR)"
+if "$ROOT/test-scripts/kv-cluster.sh" start >/dev/null; then
+    "$BIN/bench-kv" -s "$("$ROOT/test-scripts/kv-cluster.sh" addrs)" -d "$SECS" -n 500
+    "$ROOT/test-scripts/kv-cluster.sh" stop >/dev/null
+else
+    echo "bench-kv: could not start the daemon cluster; skipping it"
+fi
+echo "== in process: 3 servers over loopback TCP, in-memory persisters"
+"$BIN/bench-kv" -d "$SECS"

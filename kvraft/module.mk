@@ -1,0 +1,14 @@
+# kvraft/ - lab 4 KV service on Raft (library), the kvserver daemon, the
+# kvcli client and the unit tests.
+#
+#   build/release/bin/kvserver -i I -p ADDR0,ADDR1,... -d DIR
+#   build/release/bin/kvcli -s ADDR0,ADDR1,... get|put|append|batch|status
+#   test-scripts/kv-cluster.sh start|stop|status   (a local 3-node cluster)
+KVRAFT_SRCS := kvraft/server.c kvraft/client.c
+KVRAFT_LIBS := kvraft kvsrv raft rpc common
+$(eval $(call module_lib,kvraft,$(KVRAFT_SRCS)))
+ifneq ($(wildcard rpc/module.mk),)
+$(eval $(call program,kvserver,kvraft/kvserver_main.c,$(KVRAFT_LIBS)))
+$(eval $(call program,kvcli,kvraft/kvcli_main.c,$(KVRAFT_LIBS)))
+$(eval $(call unit_test,test_kvraft,kvraft/tests/test_kvraft.c,$(KVRAFT_LIBS)))
+endif

@@ -1,0 +1,502 @@
+/* core.c - life cycle of the Raft core, role changes, event dispatch,
+ * the persist/send/apply actions and introspection. The protocol itself is
+ * in election.c, replication.c and snapshot.c. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "raft/raft_internal.h"
+
+void raft_core_config_init(struct raft_core_config *cfg, int id, int n,
+                           uint64_t seed)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->id = id;
+    cfg->n = n;
+    cfg->seed = seed;
+    cfg->heartbeat_ms = RAFT_HEARTBEAT_MS;
+    cfg->election_min_ms = RAFT_ELECTION_MIN_MS;
+    cfg->election_max_ms = RAFT_ELECTION_MAX_MS;
+    cfg->commit_notice_ms = RAFT_COMMIT_NOTICE_MS;
+    cfg->max_batch_bytes = RAFT_MAX_BATCH_BYTES;
+}
+
+const char *raft_role_name(enum raft_role role)
+{
+    switch (role) {
+    case RAFT_FOLLOWER:
+        return "follower";
+    case RAFT_CANDIDATE:
+        return "candidate";
+    case RAFT_LEADER:
+        return "leader";
+    }
+    return "?";
+}
+
+const char *raft_msg_type_name(enum raft_msg_type type)
+{
+    switch (type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        return "RequestVote";
+    case RAFT_MSG_REQUEST_VOTE_REPLY:
+        return "RequestVoteReply";
+    case RAFT_MSG_APPEND_ENTRIES:
+        return "AppendEntries";
+    case RAFT_MSG_APPEND_ENTRIES_REPLY:
+        return "AppendEntriesReply";
+    case RAFT_MSG_INSTALL_SNAPSHOT:
+        return "InstallSnapshot";
+    case RAFT_MSG_INSTALL_SNAPSHOT_REPLY:
+        return "InstallSnapshotReply";
+    }
+    return "?";
+}
+
+void raft_msg_free(struct raft_msg *m)
+{
+    if (!m)
+        return;
+    free(m->owned);
+    free(m);
+}
+
+/* ------------------------------------------------------------------------
+ * Life cycle */
+
+struct raft_core *raft_core_new(const struct raft_core_config *cfg,
+                                uint64_t now_ms)
+{
+    if (cfg->n < 1 || cfg->n > RAFT_MAX_PEERS || cfg->id < 0 ||
+        cfg->id >= cfg->n || cfg->heartbeat_ms == 0 ||
+        cfg->election_min_ms == 0 ||
+        cfg->election_max_ms < cfg->election_min_ms)
+        return NULL;
+    struct raft_core *c = xcalloc(1, sizeof(*c));
+    c->cfg = *cfg;
+    if (c->cfg.max_batch_bytes == 0)
+        c->cfg.max_batch_bytes = RAFT_MAX_BATCH_BYTES;
+    rng_seed(&c->rng, cfg->seed);
+    c->voted_for = -1;
+    raft_log_init(&c->log);
+    c->role = RAFT_FOLLOWER;
+    c->leader = -1;
+    raft_core_reset_election_timer(c, now_ms);
+    return c;
+}
+
+void raft_core_free(struct raft_core *c)
+{
+    if (!c)
+        return;
+    while (c->out_len) {
+        raft_msg_free(c->out[c->out_head]);
+        c->out_head = (c->out_head + 1) % c->out_cap;
+        c->out_len--;
+    }
+    free(c->out);
+    raft_log_free(&c->log);
+    free(c->snap);
+    free(c);
+}
+
+int raft_core_restore(struct raft_core *c, const uint8_t *state,
+                      size_t state_len, const uint8_t *snap, size_t snap_len)
+{
+    if (state_len == 0)
+        return 0;
+    struct raft_persisted p;
+    int rc = raft_state_decode(state, state_len, c->cfg.n, &p);
+    if (rc != 0)
+        return rc;
+    raft_log_free(&c->log);
+    c->log = p.log;
+    c->current_term = p.current_term;
+    c->voted_for = p.voted_for;
+    raft_snapshot_set(c, snap, snap_len);
+    /* Everything in the snapshot was committed and the service restores
+     * it from its persister, so start applying just after it. */
+    c->commit_index = c->log.snap_index;
+    c->last_applied = c->log.snap_index;
+    log_debug("PERS", c->cfg.id,
+              "restored T%lld vote=%d snap=%lld/T%lld last=%lld",
+              (long long)c->current_term, c->voted_for,
+              (long long)c->log.snap_index, (long long)c->log.snap_term,
+              (long long)raft_log_last_index(&c->log));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Shared helpers */
+
+void raft_core_reset_election_timer(struct raft_core *c, uint64_t now_ms)
+{
+    uint64_t span = c->cfg.election_max_ms - c->cfg.election_min_ms;
+    c->election_deadline_ms =
+        now_ms + c->cfg.election_min_ms + rng_below(&c->rng, span ? span : 1);
+}
+
+void raft_core_become_follower(struct raft_core *c, int64_t term,
+                               uint64_t now_ms)
+{
+    bool was_leader = c->role == RAFT_LEADER;
+    if (term > c->current_term) {
+        log_debug("VOTE", c->cfg.id, "T%lld -> T%lld, %s -> follower",
+                  (long long)c->current_term, (long long)term,
+                  raft_role_name(c->role));
+        c->current_term = term;
+        c->voted_for = -1;
+        c->leader = -1;
+        c->dirty = true;
+    }
+    c->role = RAFT_FOLLOWER;
+    /* A leader ran no election timer; give it a fresh one. */
+    if (was_leader)
+        raft_core_reset_election_timer(c, now_ms);
+}
+
+void raft_core_emit(struct raft_core *c, struct raft_msg *m)
+{
+    m->from = c->cfg.id;
+    m->term = c->current_term;
+    if (c->out_len == c->out_cap) {
+        size_t ncap = c->out_cap ? 2 * c->out_cap : 16;
+        struct raft_msg **n = xcalloc(ncap, sizeof(*n));
+        for (size_t i = 0; i < c->out_len; i++)
+            n[i] = c->out[(c->out_head + i) % c->out_cap];
+        free(c->out);
+        c->out = n;
+        c->out_cap = ncap;
+        c->out_head = 0;
+    }
+    c->out[(c->out_head + c->out_len) % c->out_cap] = m;
+    c->out_len++;
+}
+
+/* ------------------------------------------------------------------------
+ * Events */
+
+void raft_core_tick(struct raft_core *c, uint64_t now_ms)
+{
+    if (c->role == RAFT_LEADER) {
+        raft_replication_tick(c, now_ms);
+        return;
+    }
+    /* Figure 2, Followers: "If election timeout elapses without receiving
+     * AppendEntries RPC from current leader or granting vote to candidate:
+     * convert to candidate". Candidates: "If election timeout elapses:
+     * start new election". */
+    if (now_ms >= c->election_deadline_ms) {
+        log_debug("TIMR", c->cfg.id, "election timeout in T%lld as %s",
+                  (long long)c->current_term, raft_role_name(c->role));
+        raft_election_start(c, now_ms);
+    }
+}
+
+uint64_t raft_core_next_deadline(const struct raft_core *c)
+{
+    if (c->role != RAFT_LEADER)
+        return c->election_deadline_ms;
+    uint64_t d = UINT64_MAX;
+    for (int i = 0; i < c->cfg.n; i++) {
+        const struct raft_progress *p = &c->peers[i];
+        if (i == c->cfg.id)
+            continue;
+        uint64_t t = p->last_sent_ms + c->cfg.heartbeat_ms;
+        if (t < d)
+            d = t;
+        /* A due commit notice waits for an in-flight message's reply. */
+        if (p->commit_due_ms && !p->inflight && p->commit_due_ms < d)
+            d = p->commit_due_ms;
+    }
+    return d;
+}
+
+/* Cheap sanity checks on a request from the network; the protocol code
+ * then only meets values it can do arithmetic on. */
+static bool request_valid(const struct raft_core *c, const struct raft_msg *m)
+{
+    if (m->from < 0 || m->from >= c->cfg.n || m->from == c->cfg.id)
+        return false;
+    if (m->term < 0 || m->term > RAFT_MAX_TERM)
+        return false;
+    switch (m->type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        return m->rv.last_log_index >= 0 &&
+               m->rv.last_log_index <= RAFT_MAX_INDEX &&
+               m->rv.last_log_term >= 0 && m->rv.last_log_term <= m->term;
+    case RAFT_MSG_APPEND_ENTRIES:
+        if (m->ae.prev_log_index < 0 ||
+            m->ae.prev_log_index > RAFT_MAX_INDEX ||
+            m->ae.prev_log_term < 0 || m->ae.prev_log_term > m->term ||
+            m->ae.leader_commit < 0 ||
+            m->ae.leader_commit > RAFT_MAX_INDEX ||
+            m->ae.n_entries > (size_t)RAFT_MAX_INDEX ||
+            (m->ae.n_entries > 0 && !m->ae.entries))
+            return false;
+        for (size_t i = 0; i < m->ae.n_entries; i++) {
+            const struct raft_entry *e = &m->ae.entries[i];
+            if (e->term < 0 || e->term > m->term || (e->len && !e->data))
+                return false;
+        }
+        return true;
+    case RAFT_MSG_INSTALL_SNAPSHOT:
+        return m->is.last_included_index >= 0 &&
+               m->is.last_included_index <= RAFT_MAX_INDEX &&
+               m->is.last_included_term >= 0 &&
+               m->is.last_included_term <= m->term &&
+               (m->is.len == 0 || m->is.data);
+    default:
+        return false;
+    }
+}
+
+int raft_core_recv_request(struct raft_core *c, const struct raft_msg *req,
+                           struct raft_msg *reply, uint64_t now_ms)
+{
+    memset(reply, 0, sizeof(*reply));
+    if (!request_valid(c, req))
+        return ERR_BADARGS;
+    reply->from = c->cfg.id;
+    reply->to = req->from;
+    switch (req->type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        raft_election_recv_request_vote(c, req, reply, now_ms);
+        break;
+    case RAFT_MSG_APPEND_ENTRIES:
+        raft_replication_recv_append_entries(c, req, reply, now_ms);
+        break;
+    case RAFT_MSG_INSTALL_SNAPSHOT:
+        raft_snapshot_recv_install_snapshot(c, req, reply, now_ms);
+        break;
+    default:
+        return ERR_BADARGS;
+    }
+    reply->type = (enum raft_msg_type)(req->type + 1);
+    reply->term = c->current_term;
+    return 0;
+}
+
+void raft_core_recv_reply(struct raft_core *c, const struct raft_msg *req,
+                          const struct raft_msg *reply, uint64_t now_ms)
+{
+    if (req->from != c->cfg.id || req->to < 0 || req->to >= c->cfg.n ||
+        req->to == c->cfg.id || reply->type != req->type + 1 ||
+        reply->term < 0 || reply->term > RAFT_MAX_TERM)
+        return;
+    /* Figure 2, All Servers: "If RPC request or response contains term
+     * T > currentTerm: set currentTerm = T, convert to follower". */
+    if (reply->term > c->current_term) {
+        raft_core_become_follower(c, reply->term, now_ms);
+        return;
+    }
+    switch (req->type) {
+    case RAFT_MSG_REQUEST_VOTE:
+        raft_election_recv_request_vote_reply(c, req, reply, now_ms);
+        break;
+    case RAFT_MSG_APPEND_ENTRIES:
+        raft_replication_recv_append_entries_reply(c, req, reply, now_ms);
+        break;
+    case RAFT_MSG_INSTALL_SNAPSHOT:
+        raft_snapshot_recv_install_snapshot_reply(c, req, reply, now_ms);
+        break;
+    default:
+        break;
+    }
+}
+
+void raft_core_send_failed(struct raft_core *c, const struct raft_msg *req,
+                           uint64_t now_ms)
+{
+    (void)now_ms;
+    if (c->role != RAFT_LEADER || req->from != c->cfg.id ||
+        req->term != c->current_term || req->to < 0 || req->to >= c->cfg.n ||
+        req->to == c->cfg.id)
+        return;
+    /* The lost message no longer holds back new entries; they go out with
+     * the next proposal or heartbeat (not at once, so that an unreachable
+     * peer does not turn failures into a stream of retries). */
+    if (req->type == RAFT_MSG_INSTALL_SNAPSHOT ||
+        (req->type == RAFT_MSG_APPEND_ENTRIES && req->ae.n_entries > 0))
+        c->peers[req->to].inflight = false;
+}
+
+int raft_core_propose(struct raft_core *c, const void *cmd, size_t len,
+                      uint64_t now_ms, int64_t *index, int64_t *term)
+{
+    if (c->role != RAFT_LEADER)
+        return ERR_WRONG_LEADER;
+    /* Figure 2, Leaders: "If command received from client: append entry
+     * to local log, respond after entry applied to state machine". */
+    raft_log_append(&c->log, c->current_term, cmd, len);
+    c->dirty = true;
+    int64_t idx = raft_log_last_index(&c->log);
+    log_debug("LEAD", c->cfg.id, "start index %lld in T%lld (%zu bytes)",
+              (long long)idx, (long long)c->current_term, len);
+    if (index)
+        *index = idx;
+    if (term)
+        *term = c->current_term;
+    /* A one-peer cluster commits on its own; otherwise replicate now
+     * rather than at the next heartbeat. */
+    raft_replication_advance_commit(c, now_ms);
+    raft_replication_flush(c, now_ms);
+    return 0;
+}
+
+int raft_core_compact(struct raft_core *c, int64_t index, const void *snap,
+                      size_t len)
+{
+    if (index <= c->log.snap_index)
+        return 0;
+    if (index > c->last_applied)
+        return ERR_INVAL;
+    int64_t term = raft_log_term_at(&c->log, index);
+    assert(term >= 0);
+    raft_log_compact(&c->log, index, term);
+    raft_snapshot_set(c, snap, len);
+    c->dirty = true;
+    log_debug("SNAP", c->cfg.id, "service snapshot through %lld/T%lld, "
+              "%zu bytes, log now %lld..%lld", (long long)index,
+              (long long)term, len, (long long)index + 1,
+              (long long)raft_log_last_index(&c->log));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Actions */
+
+bool raft_core_need_persist(const struct raft_core *c)
+{
+    return c->dirty;
+}
+
+void raft_core_encode_state(const struct raft_core *c, struct buf *out)
+{
+    raft_state_encode(c, out);
+}
+
+const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len)
+{
+    *len = c->snap_len;
+    return c->snap;
+}
+
+void raft_core_persisted(struct raft_core *c)
+{
+    c->dirty = false;
+}
+
+struct raft_msg *raft_core_pop_msg(struct raft_core *c)
+{
+    /* Figure 2: persistent state is "updated on stable storage before
+     * responding to RPCs" - and before asking for votes or entries. */
+    assert(!c->dirty);
+    if (c->out_len == 0)
+        return NULL;
+    struct raft_msg *m = c->out[c->out_head];
+    c->out_head = (c->out_head + 1) % c->out_cap;
+    c->out_len--;
+    return m;
+}
+
+bool raft_core_has_apply(const struct raft_core *c)
+{
+    return c->log.snap_index > c->last_applied ||
+           c->commit_index > c->last_applied;
+}
+
+bool raft_core_next_apply(struct raft_core *c, struct raft_apply *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (c->log.snap_index > c->last_applied) {
+        /* A snapshot from the leader replaced state we had not applied. */
+        out->is_snapshot = true;
+        out->index = c->log.snap_index;
+        out->term = c->log.snap_term;
+        out->data = c->snap;
+        out->len = c->snap_len;
+        c->last_applied = c->log.snap_index;
+        return true;
+    }
+    if (c->commit_index > c->last_applied) {
+        const struct raft_log_entry *e =
+            raft_log_get(&c->log, c->last_applied + 1);
+        assert(e); /* commit_index <= last index, snap_index <= applied */
+        c->last_applied++;
+        out->index = c->last_applied;
+        out->term = e->term;
+        out->data = e->data;
+        out->len = e->len;
+        return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Introspection */
+
+int raft_core_id(const struct raft_core *c) { return c->cfg.id; }
+int raft_core_npeers(const struct raft_core *c) { return c->cfg.n; }
+int64_t raft_core_term(const struct raft_core *c) { return c->current_term; }
+enum raft_role raft_core_role(const struct raft_core *c) { return c->role; }
+int raft_core_voted_for(const struct raft_core *c) { return c->voted_for; }
+int raft_core_leader(const struct raft_core *c) { return c->leader; }
+
+int64_t raft_core_commit_index(const struct raft_core *c)
+{
+    return c->commit_index;
+}
+
+int64_t raft_core_last_applied(const struct raft_core *c)
+{
+    return c->last_applied;
+}
+
+int64_t raft_core_snapshot_index(const struct raft_core *c)
+{
+    return c->log.snap_index;
+}
+
+int64_t raft_core_snapshot_term(const struct raft_core *c)
+{
+    return c->log.snap_term;
+}
+
+int64_t raft_core_last_index(const struct raft_core *c)
+{
+    return raft_log_last_index(&c->log);
+}
+
+int64_t raft_core_term_at(const struct raft_core *c, int64_t index)
+{
+    return raft_log_term_at(&c->log, index);
+}
+
+bool raft_core_entry(const struct raft_core *c, int64_t index,
+                     struct raft_entry *out)
+{
+    const struct raft_log_entry *e = raft_log_get(&c->log, index);
+    if (!e)
+        return false;
+    out->term = e->term;
+    out->data = e->data;
+    out->len = e->len;
+    return true;
+}
+
+bool raft_core_progress(const struct raft_core *c, int peer,
+                        int64_t *next_index, int64_t *match_index)
+{
+    if (c->role != RAFT_LEADER || peer < 0 || peer >= c->cfg.n ||
+        peer == c->cfg.id)
+        return false;
+    if (next_index)
+        *next_index = c->peers[peer].next_index;
+    if (match_index)
+        *match_index = c->peers[peer].match_index;
+    return true;
+}

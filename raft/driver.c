@@ -1,0 +1,611 @@
+/* driver.c - the 6.5840 Raft API (raft.h): threads, RPC and persistence
+ * around the deterministic core (raft_core.h).
+ *
+ * Threads (all joined by raft_kill):
+ *   ticker   sleeps on a condvar until the core's next deadline (election
+ *            timeout or heartbeat), then feeds it a tick. No polling: an
+ *            idle follower wakes about twice a second.
+ *   applier  waits until the core has committed entries or a snapshot,
+ *            copies a batch out under the lock, and pushes them to the
+ *            apply queue WITHOUT the lock, so the service may call
+ *            raft_snapshot()/raft_start() from the consuming thread.
+ *   senders  a small pool of worker threads per peer. A worker takes one
+ *            outgoing request from the peer's queue, runs rpc_call()
+ *            without the lock, then hands the reply (or the failure) to
+ *            the core under the lock. A pool rather than one thread per
+ *            peer because a call to an unreachable peer may block for
+ *            seconds (labrpc's long delays): later heartbeats must not
+ *            queue behind it. Workers are created on demand (at most
+ *            PEER_MAX_WORKERS per peer) and stay until kill.
+ *   handlers the RPC server's threads run RequestVote, AppendEntries and
+ *            InstallSnapshot: decode, lock, core, persist, unlock, reply.
+ *
+ * Locking: one mutex, rf->mu, protects the core and all driver state. It
+ * is never held across rpc_call(), queue_push() or any wait except on
+ * rf's own condition variables. persister_save() runs under it, because
+ * Figure 2 requires the state to be durable before any reply or request
+ * that depends on it leaves, and saving under the lock keeps the saves in
+ * the order of the states they record. Every event follows the same
+ * sequence (drain_locked): core event -> persist if needed -> queue the
+ * core's messages to the senders -> wake the applier/ticker. */
+#include "raft/raft.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/rand.h"
+#include "raft/raft_core.h"
+#include "raft/wire.h"
+
+/* Sender pool per peer: enough concurrent calls that heartbeats keep
+ * flowing while earlier calls sit in multi-second injected delays (labrpc
+ * delays calls to a disconnected peer up to 7 s: about 70 heartbeats);
+ * beyond it the oldest unsent request is dropped (like a lost message). */
+#define PEER_MAX_WORKERS 128
+#define PEER_QUEUE_MAX 16
+#define WORKER_STACK (512u * 1024u)
+/* A worker idle this long exits (one per peer always stays). */
+#define WORKER_IDLE_MS 5000
+/* Apply messages copied out per lock acquisition. */
+#define APPLY_BATCH 64
+
+struct peer {
+    struct raft *rf;
+    int id;
+    struct rpc_end *end; /* borrowed */
+    pthread_cond_t cv;   /* work queued, or killed */
+    struct raft_msg *queue[PEER_QUEUE_MAX]; /* requests awaiting a worker */
+    size_t qhead, qlen;
+    int nworkers; /* live workers, in workers[0..nworkers) */
+    int nidle;
+    pthread_t workers[PEER_MAX_WORKERS];
+    int nretired; /* exited after idling; joined lazily */
+    pthread_t retired[PEER_MAX_WORKERS];
+};
+
+struct raft {
+    pthread_mutex_t mu;
+    struct raft_core *core;
+    int me;
+    int n;
+    struct persister *persister; /* borrowed */
+    struct queue *apply;         /* borrowed */
+    struct peer peers[RAFT_MAX_PEERS];
+
+    pthread_t ticker;
+    pthread_cond_t ticker_cv;
+    uint64_t ticker_wake_ms; /* when the sleeping ticker will wake */
+    pthread_t applier;
+    pthread_cond_t applier_cv;
+
+    atomic_bool dead;     /* set once by raft_kill (also read unlocked) */
+    bool kill_done;       /* raft_kill finished joining */
+    pthread_cond_t kill_cv;
+    struct buf enc;       /* scratch for the encoded state */
+};
+
+static uint64_t now_ms(void)
+{
+    return clock_now_ms();
+}
+
+static bool is_dead(struct raft *rf)
+{
+    return atomic_load(&rf->dead);
+}
+
+/* ------------------------------------------------------------------------
+ * Persist, send, apply: what every event is followed by */
+
+static void persist_locked(struct raft *rf)
+{
+    buf_clear(&rf->enc);
+    raft_core_encode_state(rf->core, &rf->enc);
+    size_t snap_len;
+    const uint8_t *snap = raft_core_snapshot(rf->core, &snap_len);
+    int rc = persister_save(rf->persister, rf->enc.data, rf->enc.len, snap,
+                            snap_len);
+    if (rc != 0) {
+        /* Going on would break Figure 2's promise (a vote or an entry
+         * acknowledged but not durable). Stop the process instead. */
+        log_error("PERS", rf->me, "persister_save failed: %s", err_msg(rc));
+        fprintf(stderr, "raft S%d: cannot persist state: %s\n", rf->me,
+                err_msg(rc));
+        abort();
+    }
+    raft_core_persisted(rf->core);
+    log_trace("PERS", rf->me, "saved T%lld vote=%d state %zu bytes, "
+              "snapshot %zu bytes", (long long)raft_core_term(rf->core),
+              raft_core_voted_for(rf->core), rf->enc.len, snap_len);
+}
+
+static void *peer_worker(void *arg);
+
+static void spawn_worker_locked(struct peer *p)
+{
+    /* Reap workers that retired; they no longer need the lock, so joining
+     * here is quick. */
+    for (int i = 0; i < p->nretired; i++)
+        pthread_join(p->retired[i], NULL);
+    p->nretired = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    if (pthread_create(&p->workers[p->nworkers], &attr, peer_worker, p) ==
+        0)
+        p->nworkers++;
+    pthread_attr_destroy(&attr);
+}
+
+/* Hand a request to peer's sender pool (takes m). `self` is the calling
+ * sender worker's peer (or NULL): that worker will look at its queue again
+ * before sleeping, so the first request for its own peer needs nobody
+ * woken (a reply that triggers the next AppendEntries costs no thread
+ * switch). */
+static void peer_enqueue_locked(struct raft *rf, struct raft_msg *m,
+                                struct peer **self)
+{
+    struct peer *p = &rf->peers[m->to];
+    if (!p->end) {
+        raft_msg_free(m);
+        return;
+    }
+    if (p->qlen == PEER_QUEUE_MAX) {
+        /* Every worker is stuck on an unresponsive peer: drop the oldest
+         * unsent request, as the network would. */
+        struct raft_msg *old = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
+        p->qlen--;
+        raft_core_send_failed(rf->core, old, now_ms());
+        raft_msg_free(old);
+    }
+    p->queue[(p->qhead + p->qlen) % PEER_QUEUE_MAX] = m;
+    p->qlen++;
+    if (self && *self == p) {
+        *self = NULL; /* only one request is covered */
+        return;
+    }
+    if ((int)p->qlen > p->nidle && p->nworkers < PEER_MAX_WORKERS)
+        spawn_worker_locked(p);
+    else
+        pthread_cond_signal(&p->cv);
+}
+
+/* After any event: persist, then let messages out, then wake whoever has
+ * new work. self: see peer_enqueue_locked(). */
+static void drain_from_locked(struct raft *rf, struct peer *self)
+{
+    if (raft_core_need_persist(rf->core))
+        persist_locked(rf);
+    struct raft_msg *m;
+    while ((m = raft_core_pop_msg(rf->core)) != NULL)
+        peer_enqueue_locked(rf, m, &self);
+    if (raft_core_has_apply(rf->core))
+        pthread_cond_signal(&rf->applier_cv);
+    if (raft_core_next_deadline(rf->core) < rf->ticker_wake_ms)
+        pthread_cond_signal(&rf->ticker_cv);
+}
+
+static void drain_locked(struct raft *rf)
+{
+    drain_from_locked(rf, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Sender workers */
+
+struct call_reply {
+    enum raft_msg_type type;
+    struct raft_msg msg;
+};
+
+static int encode_request(msgpack_packer *pk, const void *args)
+{
+    return raft_wire_encode(pk, args);
+}
+
+static int decode_reply(const msgpack_object *obj, void *out)
+{
+    struct call_reply *r = out;
+    return raft_wire_decode(obj, r->type, &r->msg);
+}
+
+/* Remove the calling worker from the live set and list it for joining.
+ * Returns false if it is not found (cannot happen). */
+static bool retire_locked(struct peer *p)
+{
+    pthread_t self = pthread_self();
+    for (int i = 0; i < p->nworkers; i++) {
+        if (pthread_equal(p->workers[i], self)) {
+            p->workers[i] = p->workers[--p->nworkers];
+            p->retired[p->nretired++] = self;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void *peer_worker(void *arg)
+{
+    struct peer *p = arg;
+    struct raft *rf = p->rf;
+    pthread_mutex_lock(&rf->mu);
+    for (;;) {
+        bool timed_out = false;
+        while (!is_dead(rf) && p->qlen == 0 && !timed_out) {
+            p->nidle++;
+            timed_out = clock_cond_wait_ms(&p->cv, &rf->mu,
+                                           WORKER_IDLE_MS) == ERR_TIMEOUT;
+            p->nidle--;
+        }
+        if (is_dead(rf))
+            break;
+        if (p->qlen == 0) {
+            /* Idle for a while: retire, unless it is the last worker. */
+            if (p->nworkers > 1 && retire_locked(p))
+                break;
+            continue;
+        }
+        struct raft_msg *req = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
+        p->qlen--;
+        pthread_mutex_unlock(&rf->mu);
+
+        struct call_reply reply;
+        memset(&reply, 0, sizeof(reply));
+        reply.type = (enum raft_msg_type)(req->type + 1);
+        int rc = rpc_call(p->end, raft_wire_method(req->type),
+                          encode_request, req, decode_reply, &reply);
+
+        pthread_mutex_lock(&rf->mu);
+        if (!is_dead(rf)) {
+            if (rc == 0) {
+                reply.msg.from = req->to;
+                reply.msg.to = rf->me;
+                raft_core_recv_reply(rf->core, req, &reply.msg, now_ms());
+            } else {
+                log_trace("RPC", rf->me, "%s to S%d failed: %s",
+                          raft_msg_type_name(req->type), req->to,
+                          err_name(rc));
+                raft_core_send_failed(rf->core, req, now_ms());
+            }
+            drain_from_locked(rf, p);
+        }
+        raft_wire_clear(&reply.msg);
+        raft_msg_free(req);
+    }
+    pthread_mutex_unlock(&rf->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Ticker and applier */
+
+static void *ticker_main(void *arg)
+{
+    struct raft *rf = arg;
+    pthread_mutex_lock(&rf->mu);
+    while (!is_dead(rf)) {
+        raft_core_tick(rf->core, now_ms());
+        drain_locked(rf);
+        /* (A lone leader has no deadline at all: recheck once a second.) */
+        uint64_t now = now_ms();
+        uint64_t deadline = raft_core_next_deadline(rf->core);
+        if (deadline > now + 1000)
+            deadline = now + 1000;
+        rf->ticker_wake_ms = deadline;
+        if (deadline > now)
+            clock_cond_wait_until(&rf->ticker_cv, &rf->mu,
+                                  deadline * 1000000ull);
+        rf->ticker_wake_ms = 0; /* awake: nobody needs to signal us */
+    }
+    pthread_mutex_unlock(&rf->mu);
+    return NULL;
+}
+
+static struct raft_apply_msg *apply_msg_new(const struct raft_apply *a)
+{
+    struct raft_apply_msg *m = xcalloc(1, sizeof(*m));
+    uint8_t *copy = NULL;
+    if (a->len) {
+        copy = xmalloc(a->len);
+        memcpy(copy, a->data, a->len);
+    }
+    if (a->is_snapshot) {
+        m->snapshot_valid = true;
+        m->snapshot = copy;
+        m->snapshot_len = a->len;
+        m->snapshot_index = a->index;
+        m->snapshot_term = a->term;
+    } else {
+        m->command_valid = true;
+        m->command = copy;
+        m->command_len = a->len;
+        m->command_index = a->index;
+        m->command_term = a->term;
+    }
+    return m;
+}
+
+void raft_apply_msg_free(struct raft_apply_msg *m)
+{
+    if (!m)
+        return;
+    free(m->command);
+    free(m->snapshot);
+    free(m);
+}
+
+static void *applier_main(void *arg)
+{
+    struct raft *rf = arg;
+    struct raft_apply_msg *batch[APPLY_BATCH];
+    pthread_mutex_lock(&rf->mu);
+    for (;;) {
+        while (!is_dead(rf) && !raft_core_has_apply(rf->core))
+            pthread_cond_wait(&rf->applier_cv, &rf->mu);
+        if (is_dead(rf))
+            break;
+        size_t n = 0;
+        struct raft_apply a;
+        while (n < APPLY_BATCH && raft_core_next_apply(rf->core, &a))
+            batch[n++] = apply_msg_new(&a);
+        if (n > 0)
+            log_debug("CMIT", rf->me, "apply %s%lld..%lld",
+                      batch[0]->snapshot_valid ? "snapshot " : "",
+                      (long long)(batch[0]->snapshot_valid
+                                      ? batch[0]->snapshot_index
+                                      : batch[0]->command_index),
+                      (long long)raft_core_last_applied(rf->core));
+        pthread_mutex_unlock(&rf->mu);
+        /* Without the lock: the consumer may call back into us. */
+        for (size_t i = 0; i < n; i++) {
+            if (is_dead(rf) || queue_push(rf->apply, batch[i]) != 0)
+                raft_apply_msg_free(batch[i]);
+        }
+        pthread_mutex_lock(&rf->mu);
+    }
+    pthread_mutex_unlock(&rf->mu);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * RPC handlers */
+
+static int handle(void *svc, enum raft_msg_type type,
+                  const msgpack_object *args, msgpack_packer *out)
+{
+    struct raft *rf = svc;
+    struct raft_msg req, reply;
+    if (raft_wire_decode(args, type, &req) != 0)
+        return ERR_BADARGS;
+    req.to = rf->me;
+    int rc;
+    pthread_mutex_lock(&rf->mu);
+    if (is_dead(rf)) {
+        rc = ERR_CLOSED;
+    } else {
+        rc = raft_core_recv_request(rf->core, &req, &reply, now_ms());
+        if (rc == 0)
+            drain_locked(rf); /* persists before we reply */
+    }
+    pthread_mutex_unlock(&rf->mu);
+    raft_wire_clear(&req);
+    if (rc != 0)
+        return rc;
+    return raft_wire_encode(out, &reply);
+}
+
+static int handle_request_vote(void *svc, const msgpack_object *args,
+                               msgpack_packer *out)
+{
+    return handle(svc, RAFT_MSG_REQUEST_VOTE, args, out);
+}
+
+static int handle_append_entries(void *svc, const msgpack_object *args,
+                                 msgpack_packer *out)
+{
+    return handle(svc, RAFT_MSG_APPEND_ENTRIES, args, out);
+}
+
+static int handle_install_snapshot(void *svc, const msgpack_object *args,
+                                   msgpack_packer *out)
+{
+    return handle(svc, RAFT_MSG_INSTALL_SNAPSHOT, args, out);
+}
+
+/* The handlers only take the lock briefly (and save state), never wait:
+ * they can run on the connection's reader thread. */
+static const struct rpc_method raft_methods[] = {
+    {"RequestVote", handle_request_vote, RPC_INLINE},
+    {"AppendEntries", handle_append_entries, RPC_INLINE},
+    {"InstallSnapshot", handle_install_snapshot, RPC_INLINE},
+};
+
+int raft_register(struct raft *rf, struct rpc_server *srv)
+{
+    return rpc_server_add_service(srv, "Raft", rf, raft_methods,
+                                  sizeof(raft_methods) /
+                                      sizeof(raft_methods[0]));
+}
+
+/* ------------------------------------------------------------------------
+ * Life cycle */
+
+/* Seed for peer `me`'s election timeouts: from LAB_SEED when set (so a
+ * test run replays the same random choices, given the same order of
+ * raft_make calls), else from the OS. */
+static uint64_t make_seed(int me)
+{
+    static atomic_uint_fast64_t instances;
+    uint64_t k = atomic_fetch_add(&instances, 1);
+    const char *env = getenv("LAB_SEED");
+    if (env && *env) {
+        uint64_t base = strtoull(env, NULL, 0);
+        return rng_derive(base, (k << 8) | (uint64_t)me);
+    }
+    return rng_os_seed();
+}
+
+struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
+                       struct persister *persister, struct queue *apply)
+{
+    if (npeers < 1 || npeers > RAFT_MAX_PEERS || me < 0 || me >= npeers) {
+        fprintf(stderr, "raft_make: bad peer count %d or index %d\n", npeers,
+                me);
+        abort();
+    }
+    struct raft *rf = xcalloc(1, sizeof(*rf));
+    pthread_mutex_init(&rf->mu, NULL);
+    clock_cond_init(&rf->ticker_cv);
+    clock_cond_init(&rf->applier_cv);
+    clock_cond_init(&rf->kill_cv);
+    rf->me = me;
+    rf->n = npeers;
+    rf->persister = persister;
+    rf->apply = apply;
+    atomic_init(&rf->dead, false);
+    buf_init(&rf->enc);
+    for (int i = 0; i < npeers; i++) {
+        struct peer *p = &rf->peers[i];
+        p->rf = rf;
+        p->id = i;
+        p->end = i == me ? NULL : peers[i];
+        clock_cond_init(&p->cv);
+    }
+
+    struct raft_core_config cfg;
+    raft_core_config_init(&cfg, me, npeers, make_seed(me));
+    rf->core = raft_core_new(&cfg, now_ms());
+
+    /* Figure 2's persistent state (and the snapshot) from before a crash. */
+    struct buf state = BUF_INIT, snap = BUF_INIT;
+    persister_read_state(persister, &state);
+    persister_read_snapshot(persister, &snap);
+    int rc = raft_core_restore(rf->core, state.data, state.len, snap.data,
+                               snap.len);
+    buf_free(&state);
+    buf_free(&snap);
+    if (rc != 0) {
+        /* Starting empty would forget votes and entries we promised. */
+        fprintf(stderr, "raft S%d: persisted state is corrupt\n", me);
+        abort();
+    }
+
+    pthread_create(&rf->ticker, NULL, ticker_main, rf);
+    pthread_create(&rf->applier, NULL, applier_main, rf);
+    return rf;
+}
+
+bool raft_start(struct raft *rf, const void *cmd, size_t len, int64_t *index,
+                int64_t *term)
+{
+    pthread_mutex_lock(&rf->mu);
+    int rc = ERR_CLOSED;
+    if (!is_dead(rf)) {
+        rc = raft_core_propose(rf->core, cmd, len, now_ms(), index, term);
+        if (rc == 0)
+            drain_locked(rf);
+    }
+    if (rc != 0 && term)
+        *term = raft_core_term(rf->core);
+    pthread_mutex_unlock(&rf->mu);
+    return rc == 0;
+}
+
+void raft_get_state(struct raft *rf, int64_t *term, bool *is_leader)
+{
+    pthread_mutex_lock(&rf->mu);
+    if (term)
+        *term = raft_core_term(rf->core);
+    if (is_leader)
+        *is_leader = raft_core_role(rf->core) == RAFT_LEADER;
+    pthread_mutex_unlock(&rf->mu);
+}
+
+void raft_snapshot(struct raft *rf, int64_t index, const void *snap,
+                   size_t len)
+{
+    pthread_mutex_lock(&rf->mu);
+    if (!is_dead(rf)) {
+        int rc = raft_core_compact(rf->core, index, snap, len);
+        if (rc != 0)
+            log_warn("SNAP", rf->me, "snapshot at %lld refused: %s "
+                     "(applied only through %lld)", (long long)index,
+                     err_msg(rc),
+                     (long long)raft_core_last_applied(rf->core));
+        drain_locked(rf);
+    }
+    pthread_mutex_unlock(&rf->mu);
+}
+
+size_t raft_state_size(struct raft *rf)
+{
+    return persister_state_size(rf->persister);
+}
+
+void raft_kill(struct raft *rf)
+{
+    pthread_mutex_lock(&rf->mu);
+    if (is_dead(rf)) {
+        /* A second call waits for the first to finish. */
+        while (!rf->kill_done)
+            pthread_cond_wait(&rf->kill_cv, &rf->mu);
+        pthread_mutex_unlock(&rf->mu);
+        return;
+    }
+    atomic_store(&rf->dead, true);
+    pthread_cond_broadcast(&rf->ticker_cv);
+    pthread_cond_broadcast(&rf->applier_cv);
+    for (int i = 0; i < rf->n; i++)
+        pthread_cond_broadcast(&rf->peers[i].cv);
+    pthread_mutex_unlock(&rf->mu);
+    log_debug("LEAD", rf->me, "killed");
+
+    /* Calls in progress (perhaps in a long injected delay) return now. */
+    for (int i = 0; i < rf->n; i++)
+        if (rf->peers[i].end)
+            rpc_end_shutdown(rf->peers[i].end);
+    pthread_join(rf->ticker, NULL);
+    pthread_join(rf->applier, NULL);
+    /* No worker is created once dead is set, so nworkers is final. */
+    for (int i = 0; i < rf->n; i++) {
+        struct peer *p = &rf->peers[i];
+        for (int w = 0; w < p->nworkers; w++)
+            pthread_join(p->workers[w], NULL);
+        for (int w = 0; w < p->nretired; w++)
+            pthread_join(p->retired[w], NULL);
+        while (p->qlen) {
+            raft_msg_free(p->queue[p->qhead]);
+            p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
+            p->qlen--;
+        }
+    }
+
+    pthread_mutex_lock(&rf->mu);
+    rf->kill_done = true;
+    pthread_cond_broadcast(&rf->kill_cv);
+    pthread_mutex_unlock(&rf->mu);
+}
+
+void raft_free(struct raft *rf)
+{
+    if (!rf)
+        return;
+    raft_kill(rf);
+    for (int i = 0; i < rf->n; i++)
+        pthread_cond_destroy(&rf->peers[i].cv);
+    raft_core_free(rf->core);
+    buf_free(&rf->enc);
+    pthread_cond_destroy(&rf->ticker_cv);
+    pthread_cond_destroy(&rf->applier_cv);
+    pthread_cond_destroy(&rf->kill_cv);
+    pthread_mutex_destroy(&rf->mu);
+    free(rf);
+}

@@ -1,0 +1,137 @@
+/* encode.c - the persisted Raft state, in a compact binary format.
+ *
+ * Layout (every integer an unsigned LEB128 varint: 7 bits per byte, low
+ * bits first, high bit set on all but the last byte):
+ *
+ *   byte    format version (1)
+ *   varint  currentTerm
+ *   varint  votedFor + 1          (0: voted for nobody this term)
+ *   varint  snapshot index        (lastIncludedIndex; 0: no snapshot)
+ *   varint  snapshot term         (lastIncludedTerm)
+ *   varint  n, the number of log entries (indices snapshot index + 1 ..)
+ *   n times:
+ *     varint  term
+ *     varint  command length
+ *     bytes   command
+ *
+ * So ten small commands cost about 6 + 10 x (2 + command bytes) bytes:
+ * 3D's 2000-byte MAXLOGSIZE and kvraft's 8 x maxraftstate leave a lot of
+ * room. The snapshot bytes are stored next to this blob by the persister,
+ * not inside it. The decoder treats the bytes as untrusted (a damaged
+ * file): every length and value is checked, nothing is allocated from a
+ * declared size that the input cannot back. */
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "raft/raft_internal.h"
+
+#define STATE_VERSION 1
+
+static void put_uvarint(struct buf *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (uint8_t)v;
+    buf_append(b, tmp, n);
+}
+
+void raft_state_encode(const struct raft_core *c, struct buf *out)
+{
+    const struct raft_log *l = &c->log;
+    size_t need = 64;
+    for (size_t i = 0; i < l->n; i++)
+        need += l->entries[i].len + 20;
+    buf_reserve(out, need);
+    buf_append_byte(out, STATE_VERSION);
+    put_uvarint(out, (uint64_t)c->current_term);
+    put_uvarint(out, (uint64_t)(c->voted_for + 1));
+    put_uvarint(out, (uint64_t)l->snap_index);
+    put_uvarint(out, (uint64_t)l->snap_term);
+    put_uvarint(out, (uint64_t)l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct raft_log_entry *e = &l->entries[i];
+        put_uvarint(out, (uint64_t)e->term);
+        put_uvarint(out, (uint64_t)e->len);
+        if (e->len)
+            buf_append(out, e->data, e->len);
+    }
+}
+
+struct reader {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+};
+
+static uint64_t get_uvarint(struct reader *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (r->left == 0)
+            break;
+        uint8_t byte = *r->p++;
+        r->left--;
+        v |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return v;
+    }
+    r->bad = true;
+    return 0;
+}
+
+/* A varint that must fit a non-negative int64 no larger than max. */
+static int64_t get_bounded(struct reader *r, int64_t max)
+{
+    uint64_t v = get_uvarint(r);
+    if (v > (uint64_t)max) {
+        r->bad = true;
+        return 0;
+    }
+    return (int64_t)v;
+}
+
+int raft_state_decode(const uint8_t *p, size_t len, int n,
+                      struct raft_persisted *out)
+{
+    memset(out, 0, sizeof(*out));
+    raft_log_init(&out->log);
+    struct reader r = {p, len, false};
+    if (len < 1 || p[0] != STATE_VERSION)
+        return ERR_CORRUPT;
+    r.p++, r.left--;
+    out->current_term = get_bounded(&r, RAFT_MAX_TERM);
+    out->voted_for = (int)get_bounded(&r, n) - 1;
+    out->snap_index = get_bounded(&r, RAFT_MAX_INDEX);
+    out->snap_term = get_bounded(&r, out->current_term);
+    /* Each entry takes at least two bytes. */
+    int64_t count = get_bounded(&r, (int64_t)(r.left / 2));
+    if (r.bad)
+        return ERR_CORRUPT;
+    out->log.snap_index = out->snap_index;
+    out->log.snap_term = out->snap_term;
+    int64_t prev_term = out->snap_term;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t term = get_bounded(&r, out->current_term);
+        int64_t elen = get_bounded(&r, (int64_t)r.left);
+        /* Terms never decrease along a log. */
+        if (r.bad || term < prev_term) {
+            raft_log_free(&out->log);
+            return ERR_CORRUPT;
+        }
+        raft_log_append(&out->log, term, r.p, (size_t)elen);
+        r.p += elen;
+        r.left -= (size_t)elen;
+        prev_term = term;
+    }
+    if (r.left != 0 ||
+        out->snap_index + count > RAFT_MAX_INDEX) {
+        raft_log_free(&out->log);
+        return ERR_CORRUPT;
+    }
+    return 0;
+}

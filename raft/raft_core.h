@@ -1,0 +1,330 @@
+/* raft_core.h - the Raft algorithm as a deterministic state machine.
+ *
+ * The core has no threads, sockets, clock reads or global randomness. The
+ * caller (the threaded driver in raft/driver.c, or the simulator in
+ * labs/sim/) feeds it events and then carries out what it asks for:
+ *
+ *   events in                              what to do afterwards
+ *   -----------------------------------    ---------------------------------
+ *   raft_core_tick(now)                    1. PERSIST: if raft_core_need_persist(),
+ *   raft_core_recv_request(req, &reply)       save raft_core_encode_state() and
+ *   raft_core_recv_reply(req, reply)          raft_core_snapshot() together, then
+ *   raft_core_send_failed(req)                call raft_core_persisted().
+ *   raft_core_propose(cmd)                 2. SEND: only then send the reply of
+ *   raft_core_compact(index, snapshot)        recv_request, and every message
+ *   raft_core_restore(state, snapshot)        from raft_core_pop_msg().
+ *                                          3. APPLY: hand raft_core_next_apply()
+ *                                             items to the service, in order.
+ *
+ * Step 1 before step 2 is Figure 2's "Persistent state on all servers
+ * (Updated on stable storage before responding to RPCs)": a vote or an
+ * appended entry must survive a crash before anyone learns of it.
+ * raft_core_pop_msg() asserts that nothing is waiting to be persisted.
+ *
+ * Time enters only as the now_ms argument (milliseconds on any monotonic
+ * clock; it must never go backwards). Randomness (election timeouts) comes
+ * from a struct rng owned by the core and seeded from config.seed, so a
+ * simulator replays a run exactly from its seed.
+ *
+ * RPC model. Messages come in request/reply pairs, as with 6.5840's
+ * labrpc: the core emits requests (RequestVote, AppendEntries,
+ * InstallSnapshot) addressed to a peer; the receiving core answers with
+ * raft_core_recv_request(), which fills in the reply at once; the sender
+ * gets raft_core_recv_reply() with both its request and that reply, or
+ * raft_core_send_failed() if the request or reply was lost. Delivery may
+ * be delayed, duplicated, reordered or dropped: the core is correct under
+ * all of these (stale replies are recognised by their term and indices).
+ *
+ * Log indices are 1-based (the first command is at index 1). Index 0 with
+ * term 0 is the empty prefix. After log compaction the log holds only
+ * indices snapshot_index+1 .. last_index; the entries up to and including
+ * snapshot_index live in the service's snapshot.
+ *
+ * Not thread-safe: the caller serialises all calls (the driver holds its
+ * one mutex around every call). */
+#ifndef RAFT_RAFT_CORE_H_
+#define RAFT_RAFT_CORE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+
+/* Largest cluster the core accepts. */
+#define RAFT_MAX_PEERS 16
+
+/* Default timing (milliseconds). Why these values:
+ *
+ * - Heartbeat 100 ms: the 6.5840 tester allows at most ten heartbeats per
+ *   second per peer (TestCount3B: <= 60 RPCs per idle second on 3 peers).
+ *   Entries never wait for a heartbeat: raft_core_propose() sends at once.
+ * - Election timeout uniform in [300, 600) ms: at least three heartbeat
+ *   intervals, so a follower on the unreliable network (10% of requests
+ *   lost, up to 26 ms delay) starts a needless election only if three
+ *   heartbeats in a row are lost (about 1 in 1000 windows). The 300 ms
+ *   spread is far larger than a round trip (<= ~30 ms), so split votes are
+ *   rare, and even a few rounds of split votes finish well within the
+ *   tester's ~5 s checkOneLeader window (10 polls of 450-550 ms).
+ * - Commit notice 20 ms: when the leader's commitIndex advances, a follower
+ *   that has not heard it gets an AppendEntries 20 ms later, unless one
+ *   goes out sooner anyway (new entries, heartbeat). Followers then apply
+ *   within ~20 ms instead of waiting for the heartbeat, and back-to-back
+ *   proposals share one notice (TestCount3B allows 42 RPCs for 12
+ *   agreements: sending each notice at once would cost 4 per entry).
+ * - Batches of at most 64 KiB of command bytes per AppendEntries (at least
+ *   one entry is always sent, whatever its size). */
+#define RAFT_HEARTBEAT_MS 100
+#define RAFT_ELECTION_MIN_MS 300
+#define RAFT_ELECTION_MAX_MS 600
+#define RAFT_COMMIT_NOTICE_MS 20
+#define RAFT_MAX_BATCH_BYTES (64u * 1024u)
+
+struct raft_core_config {
+    int id;                   /* this peer, 0 <= id < n */
+    int n;                    /* cluster size, 1 .. RAFT_MAX_PEERS */
+    uint64_t seed;            /* seeds the core's rng (election timeouts) */
+    uint32_t heartbeat_ms;    /* leader's idle AppendEntries interval */
+    uint32_t election_min_ms; /* election timeout drawn from [min, max) */
+    uint32_t election_max_ms;
+    uint32_t commit_notice_ms; /* delay before telling followers of a new
+                                  commitIndex (0: at once) */
+    size_t max_batch_bytes; /* command bytes per AppendEntries (>= 1 entry) */
+};
+
+/* Fill cfg with the defaults above for peer id of n, seeded with seed. */
+void raft_core_config_init(struct raft_core_config *cfg, int id, int n,
+                           uint64_t seed);
+
+enum raft_role {
+    RAFT_FOLLOWER = 0,
+    RAFT_CANDIDATE = 1,
+    RAFT_LEADER = 2,
+};
+/* "follower", "candidate", "leader". */
+const char *raft_role_name(enum raft_role role);
+
+/* ------------------------------------------------------------------------
+ * Messages */
+
+enum raft_msg_type {
+    RAFT_MSG_REQUEST_VOTE = 1,
+    RAFT_MSG_REQUEST_VOTE_REPLY = 2,
+    RAFT_MSG_APPEND_ENTRIES = 3,
+    RAFT_MSG_APPEND_ENTRIES_REPLY = 4,
+    RAFT_MSG_INSTALL_SNAPSHOT = 5,
+    RAFT_MSG_INSTALL_SNAPSHOT_REPLY = 6,
+};
+/* "RequestVote", "RequestVoteReply", ... */
+const char *raft_msg_type_name(enum raft_msg_type type);
+
+/* A log entry as carried in a message or returned by introspection: a
+ * read-only view (its index is implied by its position). */
+struct raft_entry {
+    int64_t term;
+    const uint8_t *data; /* the command: opaque bytes */
+    size_t len;
+};
+
+/* One message. The fields of `type`'s union member are meaningful; every
+ * message has type, from, to and term (the sender's currentTerm). Field
+ * names follow Figure 2 (and Figure 13 for InstallSnapshot). */
+struct raft_msg {
+    enum raft_msg_type type;
+    int from; /* sender's peer id */
+    int to;   /* destination peer id */
+    int64_t term;
+    union {
+        /* RequestVote RPC: invoked by candidates to gather votes.
+         * The candidate is `from`. */
+        struct {
+            int64_t last_log_index; /* index of candidate's last log entry */
+            int64_t last_log_term;  /* term of candidate's last log entry */
+        } rv;
+        /* RequestVote reply. */
+        struct {
+            bool vote_granted; /* true means candidate received vote */
+        } rvr;
+        /* AppendEntries RPC: invoked by the leader (`from`) to replicate
+         * log entries; also used as heartbeat (n_entries == 0). */
+        struct {
+            int64_t prev_log_index; /* index of entry preceding new ones */
+            int64_t prev_log_term;  /* term of prev_log_index entry */
+            int64_t leader_commit;  /* leader's commitIndex */
+            const struct raft_entry *entries; /* n_entries entries */
+            size_t n_entries;
+        } ae;
+        /* AppendEntries reply. On failure (success == false, same term)
+         * the follower says where its log diverges, so the leader can
+         * back up nextIndex by a whole term per round trip:
+         *   conflict_term: term of the follower's entry at prev_log_index,
+         *                  or 0 if its log is too short to have one;
+         *   conflict_index: first index the follower holds with
+         *                  conflict_term (0 when conflict_term is 0);
+         *   log_len:       follower's last log index + 1.
+         * (6.5840 calls these XTerm, XIndex and XLen.) */
+        struct {
+            bool success; /* follower contained entry matching prev_log_* */
+            int64_t conflict_term;
+            int64_t conflict_index;
+            int64_t log_len;
+        } aer;
+        /* InstallSnapshot RPC: invoked by the leader to send a follower
+         * the whole snapshot in one message (no offset/chunks). */
+        struct {
+            int64_t last_included_index; /* snapshot replaces entries up
+                                            through and including this */
+            int64_t last_included_term;  /* term of last_included_index */
+            const uint8_t *data;         /* the service's snapshot bytes */
+            size_t len;
+        } is;
+        /* InstallSnapshot reply has only `term`. */
+    };
+    /* Storage of a message made by the core (entries and their bytes, or
+     * the snapshot copy): one block freed by raft_msg_free(). NULL for
+     * messages whose pointers are borrowed (e.g. decoded from the wire). */
+    void *owned;
+};
+
+/* Free a message returned by raft_core_pop_msg() (and its storage). */
+void raft_msg_free(struct raft_msg *m);
+
+/* ------------------------------------------------------------------------
+ * Life cycle */
+
+struct raft_core;
+
+/* A new peer in term 0 with an empty log, as a follower whose election
+ * timer starts at now_ms. cfg is copied. Returns owned; NULL if cfg is
+ * invalid. Call raft_core_restore() next if there is persisted state. */
+struct raft_core *raft_core_new(const struct raft_core_config *cfg,
+                                uint64_t now_ms);
+void raft_core_free(struct raft_core *c);
+
+/* Reload what raft_core_encode_state() produced (state) and the snapshot
+ * saved with it, right after raft_core_new() and before any event. An
+ * empty state (len 0) means a fresh peer. Afterwards commitIndex and
+ * lastApplied equal the snapshot index: the service restores the snapshot
+ * from its persister itself, as in 6.5840, so the first item from
+ * raft_core_next_apply() is the command at snapshot_index + 1.
+ * Returns 0, or ERR_CORRUPT (the core is then unchanged). The bytes are
+ * copied. */
+int raft_core_restore(struct raft_core *c, const uint8_t *state,
+                      size_t state_len, const uint8_t *snap,
+                      size_t snap_len);
+
+/* ------------------------------------------------------------------------
+ * Events */
+
+/* Time passes. Followers and candidates start an election when their
+ * timeout has elapsed; a leader sends AppendEntries (or InstallSnapshot)
+ * to each peer it has not sent to for heartbeat_ms. Call it again no
+ * later than raft_core_next_deadline(). */
+void raft_core_tick(struct raft_core *c, uint64_t now_ms);
+/* When raft_core_tick() next has something to do (absolute ms;
+ * UINT64_MAX for never, e.g. the leader of a one-peer cluster). Any other
+ * event may move it earlier (e.g. winning an election). */
+uint64_t raft_core_next_deadline(const struct raft_core *c);
+
+/* A request arrived (req->type is RequestVote, AppendEntries or
+ * InstallSnapshot; req->to is ignored). Fills *reply (which owns nothing:
+ * no free needed). Returns 0, or ERR_BADARGS for a message that is not a
+ * request or claims an impossible sender/field (nothing changes; send no
+ * reply). req is borrowed: the core copies what it keeps. */
+int raft_core_recv_request(struct raft_core *c, const struct raft_msg *req,
+                           struct raft_msg *reply, uint64_t now_ms);
+/* The reply to a request this core sent (req as popped, reply as received;
+ * both borrowed). Ignored if it does not match req or is stale. */
+void raft_core_recv_reply(struct raft_core *c, const struct raft_msg *req,
+                          const struct raft_msg *reply, uint64_t now_ms);
+/* A request this core sent got no reply (dropped, timed out, peer down).
+ * Lets the leader resend sooner; never required for correctness. */
+void raft_core_send_failed(struct raft_core *c, const struct raft_msg *req,
+                           uint64_t now_ms);
+
+/* Leader: append a command (bytes copied) and start replicating it at
+ * once. Returns 0 with its *index and the current *term, or
+ * ERR_WRONG_LEADER if this peer is not the leader (index/term untouched;
+ * either pointer may be NULL). */
+int raft_core_propose(struct raft_core *c, const void *cmd, size_t len,
+                      uint64_t now_ms, int64_t *index, int64_t *term);
+
+/* The service has a snapshot (bytes copied) of its state through index:
+ * discard log entries through index. A no-op (returns 0) if index is not
+ * above the current snapshot index; ERR_INVAL if index is beyond what has
+ * been handed out by raft_core_next_apply(). */
+int raft_core_compact(struct raft_core *c, int64_t index, const void *snap,
+                      size_t len);
+
+/* ------------------------------------------------------------------------
+ * Actions */
+
+/* True if state changed since the last raft_core_persisted(): currentTerm,
+ * votedFor, the log, or the snapshot. */
+bool raft_core_need_persist(const struct raft_core *c);
+/* Append the persistent state (currentTerm, votedFor, snapshot index and
+ * term, log) to out, in the compact binary format described in
+ * raft/encode.c. Save it together with raft_core_snapshot(). */
+void raft_core_encode_state(const struct raft_core *c, struct buf *out);
+/* The current snapshot bytes (borrowed; valid until the next event), NULL
+ * and *len 0 if there is none. */
+const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len);
+/* The caller saved the state and snapshot. */
+void raft_core_persisted(struct raft_core *c);
+
+/* Next outgoing request, or NULL. Returns owned (raft_msg_free()); msg->to
+ * is its destination. Must not be called while raft_core_need_persist(). */
+struct raft_msg *raft_core_pop_msg(struct raft_core *c);
+
+/* Something for the service, in log order. */
+struct raft_apply {
+    bool is_snapshot;  /* false: a committed command */
+    int64_t index;     /* command index, or the snapshot's last index */
+    int64_t term;      /* the entry's term, or the snapshot's last term */
+    const uint8_t *data; /* command or snapshot bytes; borrowed until the
+                            next call into the core */
+    size_t len;
+};
+/* True if raft_core_next_apply() has something. */
+bool raft_core_has_apply(const struct raft_core *c);
+/* Take the next item: a snapshot received from the leader (which moves
+ * lastApplied forward to its index), or the command at lastApplied + 1
+ * once committed (Figure 2: "If commitIndex > lastApplied: increment
+ * lastApplied, apply log[lastApplied] to state machine"). Returns false
+ * if nothing is ready. The service never moves backwards: a snapshot is
+ * handed out only if it is beyond everything handed out before. */
+bool raft_core_next_apply(struct raft_core *c, struct raft_apply *out);
+
+/* ------------------------------------------------------------------------
+ * Introspection (read-only; for the driver, tests and the simulator's
+ * invariant checks). */
+
+int raft_core_id(const struct raft_core *c);
+int raft_core_npeers(const struct raft_core *c);
+int64_t raft_core_term(const struct raft_core *c);
+enum raft_role raft_core_role(const struct raft_core *c);
+/* Peer voted for in the current term, or -1. */
+int raft_core_voted_for(const struct raft_core *c);
+/* Leader of the current term if known (self when leader), or -1. */
+int raft_core_leader(const struct raft_core *c);
+int64_t raft_core_commit_index(const struct raft_core *c);
+/* Highest index handed out by raft_core_next_apply(). */
+int64_t raft_core_last_applied(const struct raft_core *c);
+/* Index and term of the last entry covered by the snapshot (0, 0 if none). */
+int64_t raft_core_snapshot_index(const struct raft_core *c);
+int64_t raft_core_snapshot_term(const struct raft_core *c);
+/* Index of the last log entry (the snapshot index if the log is empty). */
+int64_t raft_core_last_index(const struct raft_core *c);
+/* Term of the entry at index, for snapshot_index <= index <= last_index
+ * (0 for index 0); -1 outside that range. */
+int64_t raft_core_term_at(const struct raft_core *c, int64_t index);
+/* The entry at index (snapshot_index < index <= last_index), borrowed
+ * until the next event; false outside that range. */
+bool raft_core_entry(const struct raft_core *c, int64_t index,
+                     struct raft_entry *out);
+/* Leader's view of a peer (next and match index); false if not leader or
+ * peer is out of range or self. */
+bool raft_core_progress(const struct raft_core *c, int peer,
+                        int64_t *next_index, int64_t *match_index);
+
+#endif /* RAFT_RAFT_CORE_H_ */

@@ -1,0 +1,1008 @@
+/* test_core.c - unit tests of the deterministic Raft core (raft_core.h),
+ * driven by hand-fed events: elections, vote rules, the AppendEntries
+ * consistency check and its conflict hints, the commit rule, snapshots,
+ * persistence, restart. A tiny synchronous "network" (struct cluster)
+ * delivers messages in FIFO order for the multi-peer tests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "raft/raft_core.h"
+
+/* ------------------------------------------------------------------------
+ * Fixture: up to 5 cores, a fake persister per core, a FIFO network */
+
+#define MAXN 5
+
+struct cluster {
+    int n;
+    uint64_t now;
+    struct raft_core *c[MAXN];
+    bool up[MAXN];         /* connected to the network */
+    struct buf state[MAXN]; /* "persisted" state and snapshot */
+    struct buf snap[MAXN];
+    int64_t applied[MAXN]; /* last index the fake service applied */
+    int64_t napplied_snap[MAXN];
+    uint64_t delivered;    /* requests delivered */
+};
+
+static struct raft_core *new_core_at(int id, int n, uint64_t seed,
+                                     uint64_t now)
+{
+    struct raft_core_config cfg;
+    raft_core_config_init(&cfg, id, n, seed);
+    struct raft_core *c = raft_core_new(&cfg, now);
+    assert_non_null(c);
+    return c;
+}
+
+static struct raft_core *new_core(int id, int n, uint64_t seed)
+{
+    struct raft_core_config cfg;
+    raft_core_config_init(&cfg, id, n, seed);
+    struct raft_core *c = raft_core_new(&cfg, 0);
+    assert_non_null(c);
+    return c;
+}
+
+static void persist(struct cluster *cl, int i)
+{
+    struct raft_core *c = cl->c[i];
+    if (!raft_core_need_persist(c))
+        return;
+    buf_clear(&cl->state[i]);
+    raft_core_encode_state(c, &cl->state[i]);
+    size_t len;
+    const uint8_t *s = raft_core_snapshot(c, &len);
+    buf_clear(&cl->snap[i]);
+    if (len)
+        buf_append(&cl->snap[i], s, len);
+    raft_core_persisted(c);
+}
+
+/* Apply whatever is ready, checking the 6.5840 applier rules: commands
+ * arrive in order with no gaps, snapshots only move forward. */
+static void apply(struct cluster *cl, int i)
+{
+    struct raft_apply a;
+    while (raft_core_next_apply(cl->c[i], &a)) {
+        if (a.is_snapshot) {
+            assert_true(a.index > cl->applied[i]);
+            cl->applied[i] = a.index;
+            cl->napplied_snap[i]++;
+        } else {
+            assert_int_equal(a.index, cl->applied[i] + 1);
+            cl->applied[i] = a.index;
+        }
+    }
+}
+
+static void cluster_init(struct cluster *cl, int n)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->n = n;
+    for (int i = 0; i < n; i++) {
+        cl->c[i] = new_core(i, n, 1000 + (uint64_t)i);
+        cl->up[i] = true;
+        buf_init(&cl->state[i]);
+        buf_init(&cl->snap[i]);
+    }
+}
+
+static void cluster_free(struct cluster *cl)
+{
+    for (int i = 0; i < cl->n; i++) {
+        raft_core_free(cl->c[i]);
+        buf_free(&cl->state[i]);
+        buf_free(&cl->snap[i]);
+    }
+}
+
+/* Crash peer i and restart it from its persisted state. */
+static void cluster_restart(struct cluster *cl, int i)
+{
+    raft_core_free(cl->c[i]);
+    cl->c[i] = new_core_at(i, cl->n, 7000 + cl->now * 31 + (uint64_t)i, cl->now);
+    assert_int_equal(raft_core_restore(cl->c[i], cl->state[i].data,
+                                       cl->state[i].len, cl->snap[i].data,
+                                       cl->snap[i].len),
+                     0);
+    cl->applied[i] = raft_core_snapshot_index(cl->c[i]);
+}
+
+/* Deliver every queued message (and the ones they cause) in FIFO order.
+ * Messages to or from a disconnected peer fail. */
+static void cluster_settle(struct cluster *cl)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (int i = 0; i < cl->n; i++) {
+            persist(cl, i);
+            struct raft_msg *m;
+            while ((m = raft_core_pop_msg(cl->c[i])) != NULL) {
+                progress = true;
+                int to = m->to;
+                if (!cl->up[i] || !cl->up[to]) {
+                    raft_core_send_failed(cl->c[i], m, cl->now);
+                } else {
+                    struct raft_msg reply;
+                    cl->delivered++;
+                    assert_int_equal(raft_core_recv_request(cl->c[to], m,
+                                                            &reply, cl->now),
+                                     0);
+                    persist(cl, to); /* before the reply leaves */
+                    raft_core_recv_reply(cl->c[i], m, &reply, cl->now);
+                    apply(cl, to);
+                }
+                raft_msg_free(m);
+                persist(cl, i);
+            }
+            apply(cl, i);
+        }
+    }
+}
+
+/* Advance time in 10 ms ticks, settling the network after each. */
+static void cluster_run(struct cluster *cl, uint64_t ms)
+{
+    uint64_t end = cl->now + ms;
+    while (cl->now < end) {
+        cl->now += 10;
+        for (int i = 0; i < cl->n; i++)
+            raft_core_tick(cl->c[i], cl->now);
+        cluster_settle(cl);
+    }
+}
+
+static int cluster_leader(struct cluster *cl)
+{
+    int leader = -1;
+    int64_t best = -1;
+    for (int i = 0; i < cl->n; i++)
+        if (cl->up[i] && raft_core_role(cl->c[i]) == RAFT_LEADER &&
+            raft_core_term(cl->c[i]) > best) {
+            best = raft_core_term(cl->c[i]);
+            leader = i;
+        }
+    return leader;
+}
+
+static int64_t propose_str(struct cluster *cl, int i, const char *s)
+{
+    int64_t index = -1, term = -1;
+    assert_int_equal(raft_core_propose(cl->c[i], s, strlen(s), cl->now,
+                                       &index, &term),
+                     0);
+    return index;
+}
+
+/* Append entries with the given terms directly to a lone core by feeding
+ * it an AppendEntries from a fake leader (peer `from` in term `term`). */
+static void feed_entries(struct raft_core *c, int from, int64_t term,
+                         int64_t prev, int64_t prev_term,
+                         const int64_t *terms, size_t n, int64_t commit)
+{
+    struct raft_entry es[64];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        es[i].term = terms[i];
+        es[i].data = (const uint8_t *)"x";
+        es[i].len = 1;
+    }
+    struct raft_msg m = {0};
+    m.type = RAFT_MSG_APPEND_ENTRIES;
+    m.from = from;
+    m.term = term;
+    m.ae.prev_log_index = prev;
+    m.ae.prev_log_term = prev_term;
+    m.ae.leader_commit = commit;
+    m.ae.entries = es;
+    m.ae.n_entries = n;
+    struct raft_msg reply;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_true(reply.aer.success);
+    raft_core_persisted(c);
+}
+
+static struct raft_msg vote_req(int from, int64_t term, int64_t last_index,
+                                int64_t last_term)
+{
+    struct raft_msg m = {0};
+    m.type = RAFT_MSG_REQUEST_VOTE;
+    m.from = from;
+    m.term = term;
+    m.rv.last_log_index = last_index;
+    m.rv.last_log_term = last_term;
+    return m;
+}
+
+/* ------------------------------------------------------------------------
+ * Elections */
+
+/* A follower that hears nothing becomes a candidate when its randomized
+ * timeout expires (within [300, 600) ms), votes for itself, bumps its term,
+ * must persist before asking for votes, then asks every other peer. */
+static void test_election_on_timeout(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 42);
+    uint64_t d = raft_core_next_deadline(c);
+    assert_true(d >= RAFT_ELECTION_MIN_MS && d < RAFT_ELECTION_MAX_MS);
+    raft_core_tick(c, d - 1);
+    assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
+    assert_false(raft_core_need_persist(c));
+    raft_core_tick(c, d);
+    assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
+    assert_int_equal(raft_core_term(c), 1);
+    assert_int_equal(raft_core_voted_for(c), 0);
+    assert_true(raft_core_need_persist(c));
+    raft_core_persisted(c);
+    int seen = 0;
+    struct raft_msg *m;
+    while ((m = raft_core_pop_msg(c)) != NULL) {
+        assert_int_equal(m->type, RAFT_MSG_REQUEST_VOTE);
+        assert_int_equal(m->term, 1);
+        assert_int_equal(m->from, 0);
+        seen |= 1 << m->to;
+        raft_msg_free(m);
+    }
+    assert_int_equal(seen, 0x6);
+    /* The next timeout starts another election in a new term. */
+    uint64_t d2 = raft_core_next_deadline(c);
+    assert_true(d2 >= d + RAFT_ELECTION_MIN_MS);
+    raft_core_tick(c, d2);
+    assert_int_equal(raft_core_term(c), 2);
+    raft_core_free(c);
+}
+
+/* One granted vote out of two peers is a majority of three. Duplicate
+ * replies don't count twice; stale-term replies count not at all. */
+static void test_election_counting(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 5, 1);
+    raft_core_tick(c, 1000);
+    raft_core_persisted(c);
+    struct raft_msg *reqs[4];
+    for (int i = 0; i < 4; i++)
+        reqs[i] = raft_core_pop_msg(c);
+    struct raft_msg yes = {0};
+    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
+    yes.term = 1;
+    yes.rvr.vote_granted = true;
+    raft_core_recv_reply(c, reqs[0], &yes, 1001);
+    raft_core_recv_reply(c, reqs[0], &yes, 1001); /* duplicate */
+    assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
+    raft_core_recv_reply(c, reqs[1], &yes, 1002);
+    assert_int_equal(raft_core_role(c), RAFT_LEADER);
+    assert_int_equal(raft_core_leader(c), 0);
+    /* A leader sends heartbeats to everybody at once. */
+    int hb = 0;
+    struct raft_msg *m;
+    while ((m = raft_core_pop_msg(c)) != NULL) {
+        assert_int_equal(m->type, RAFT_MSG_APPEND_ENTRIES);
+        assert_int_equal(m->ae.n_entries, 0);
+        hb++;
+        raft_msg_free(m);
+    }
+    assert_int_equal(hb, 4);
+    /* A reply with a higher term makes it step down. */
+    struct raft_msg higher = yes;
+    higher.term = 5;
+    higher.rvr.vote_granted = false;
+    raft_core_recv_reply(c, reqs[2], &higher, 1003);
+    assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
+    assert_int_equal(raft_core_term(c), 5);
+    assert_int_equal(raft_core_voted_for(c), -1);
+    assert_true(raft_core_need_persist(c));
+    for (int i = 0; i < 4; i++)
+        raft_msg_free(reqs[i]);
+    raft_core_free(c);
+}
+
+/* RequestVote receiver rules: reject lower terms; one vote per term;
+ * §5.4.1 up-to-date check (later last term wins, same term: longer wins);
+ * a higher term clears the old vote. */
+static void test_vote_rules(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 3);
+    const int64_t terms[] = {1, 1, 2};
+    feed_entries(c, 1, 2, 0, 0, terms, 3, 0); /* log: T1 T1 T2, term 2 */
+    assert_int_equal(raft_core_term(c), 2);
+    struct raft_msg reply;
+
+    struct raft_msg r = vote_req(2, 1, 10, 1); /* stale term */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_false(reply.rvr.vote_granted);
+    assert_int_equal(reply.term, 2);
+
+    r = vote_req(2, 3, 10, 1); /* longer, but older last term */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_false(reply.rvr.vote_granted);
+    assert_int_equal(raft_core_term(c), 3); /* term adopted anyway */
+    assert_int_equal(raft_core_voted_for(c), -1);
+
+    r = vote_req(2, 3, 2, 2); /* same last term, shorter */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_false(reply.rvr.vote_granted);
+
+    r = vote_req(2, 3, 3, 2); /* same last term, same length: ok */
+    raft_core_persisted(c);
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_true(reply.rvr.vote_granted);
+    assert_int_equal(raft_core_voted_for(c), 2);
+    assert_true(raft_core_need_persist(c)); /* vote must be on disk */
+    raft_core_persisted(c);
+
+    r = vote_req(2, 3, 3, 2); /* same candidate again (lost reply) */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_true(reply.rvr.vote_granted);
+
+    r = vote_req(1, 3, 9, 9 > 3 ? 3 : 3); /* other candidate, same term */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_false(reply.rvr.vote_granted);
+
+    r = vote_req(1, 4, 1, 3); /* new term, later last term: ok */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    assert_true(reply.rvr.vote_granted);
+    assert_int_equal(raft_core_voted_for(c), 1);
+
+    /* Malformed requests change nothing. */
+    r = vote_req(0, 9, 0, 0); /* from self */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), ERR_BADARGS);
+    r = vote_req(7, 9, 0, 0); /* no such peer */
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), ERR_BADARGS);
+    r = vote_req(1, -1, 0, 0);
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), ERR_BADARGS);
+    assert_int_equal(raft_core_term(c), 4);
+    raft_core_free(c);
+}
+
+/* A granted vote resets the election timer; a denied one doesn't. */
+static void test_vote_resets_timer(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 5);
+    uint64_t d0 = raft_core_next_deadline(c);
+    struct raft_msg reply;
+    struct raft_msg r = vote_req(1, 1, 0, 0);
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 250), 0);
+    assert_true(reply.rvr.vote_granted);
+    assert_true(raft_core_next_deadline(c) >= 250 + RAFT_ELECTION_MIN_MS);
+    uint64_t d1 = raft_core_next_deadline(c);
+    r = vote_req(2, 1, 0, 0);
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 260), 0);
+    assert_false(reply.rvr.vote_granted);
+    assert_true(raft_core_next_deadline(c) == d1);
+    (void)d0;
+    raft_core_free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * AppendEntries */
+
+static struct raft_msg ae_req(int from, int64_t term, int64_t prev,
+                              int64_t prev_term, int64_t commit)
+{
+    struct raft_msg m = {0};
+    m.type = RAFT_MSG_APPEND_ENTRIES;
+    m.from = from;
+    m.term = term;
+    m.ae.prev_log_index = prev;
+    m.ae.prev_log_term = prev_term;
+    m.ae.leader_commit = commit;
+    return m;
+}
+
+/* The consistency check and the fast-backup hints (XTerm/XIndex/XLen). */
+static void test_append_consistency(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 9);
+    const int64_t terms[] = {1, 1, 2, 2, 2}; /* indices 1..5 */
+    feed_entries(c, 1, 2, 0, 0, terms, 5, 0);
+    struct raft_msg reply;
+
+    /* Too short: no entry at 7. */
+    struct raft_msg m = ae_req(1, 3, 7, 3, 0);
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_false(reply.aer.success);
+    assert_int_equal(reply.aer.conflict_term, 0);
+    assert_int_equal(reply.aer.log_len, 6);
+    assert_int_equal(reply.term, 3);
+
+    /* Wrong term at 5: conflict term 2, which starts at 3. */
+    m = ae_req(1, 3, 5, 3, 0);
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_false(reply.aer.success);
+    assert_int_equal(reply.aer.conflict_term, 2);
+    assert_int_equal(reply.aer.conflict_index, 3);
+
+    /* Stale leader: rejected with our term, nothing changes. */
+    m = ae_req(2, 1, 0, 0, 0);
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_false(reply.aer.success);
+    assert_int_equal(reply.term, 3);
+    assert_int_equal(raft_core_leader(c), 1);
+
+    /* Matching prefix at 3, conflicting entry at 4: truncate 4..5 and
+     * append; commit = min(leaderCommit, last new entry). */
+    raft_core_persisted(c);
+    const int64_t nt[] = {3};
+    struct raft_entry es[1] = {{3, (const uint8_t *)"y", 1}};
+    (void)nt;
+    m = ae_req(1, 3, 3, 2, 100);
+    m.ae.entries = es;
+    m.ae.n_entries = 1;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_true(reply.aer.success);
+    assert_true(raft_core_need_persist(c));
+    assert_int_equal(raft_core_last_index(c), 4);
+    assert_int_equal(raft_core_term_at(c, 4), 3);
+    assert_int_equal(raft_core_commit_index(c), 4);
+    raft_core_persisted(c);
+
+    /* A delayed, older AppendEntries whose entries we already hold does
+     * not truncate anything (and needs no persist). */
+    struct raft_entry old[1] = {{2, (const uint8_t *)"x", 1}};
+    m = ae_req(1, 3, 2, 1, 0);
+    m.ae.entries = old;
+    m.ae.n_entries = 1;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_true(reply.aer.success);
+    assert_int_equal(raft_core_last_index(c), 4);
+    assert_false(raft_core_need_persist(c));
+
+    /* An entry that would replace a committed one is refused. */
+    struct raft_entry bad[1] = {{3, (const uint8_t *)"z", 1}};
+    m = ae_req(1, 3, 2, 1, 0);
+    m.ae.entries = bad;
+    m.ae.n_entries = 1;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_false(reply.aer.success);
+    assert_int_equal(raft_core_term_at(c, 3), 2);
+
+    /* Commit never passes the last entry the leader vouched for. */
+    m = ae_req(1, 3, 4, 3, 100);
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_int_equal(raft_core_commit_index(c), 4);
+    raft_core_free(c);
+}
+
+/* A candidate that hears from a leader of its term becomes a follower. */
+static void test_append_converts_candidate(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 11);
+    raft_core_tick(c, 1000);
+    assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
+    raft_core_persisted(c);
+    struct raft_msg m = ae_req(2, 1, 0, 0, 0), reply;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 1001), 0);
+    assert_true(reply.aer.success);
+    assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
+    assert_int_equal(raft_core_leader(c), 2);
+    assert_int_equal(raft_core_voted_for(c), 0); /* the vote stays */
+    raft_core_free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * Multi-peer scenarios */
+
+/* Three peers elect one leader, which replicates and commits proposals;
+ * every peer applies them in order. */
+static void test_cluster_basic(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 3);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    assert_true(l >= 0);
+    int64_t t = raft_core_term(cl.c[l]);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(raft_core_term(cl.c[i]), t);
+        assert_int_equal(raft_core_leader(cl.c[i]), l);
+    }
+    /* Not the leader: refused. */
+    int f = (l + 1) % 3;
+    assert_int_equal(raft_core_propose(cl.c[f], "x", 1, cl.now, NULL, NULL),
+                     ERR_WRONG_LEADER);
+
+    assert_int_equal(propose_str(&cl, l, "a"), 1);
+    assert_int_equal(propose_str(&cl, l, "b"), 2);
+    assert_int_equal(propose_str(&cl, l, "c"), 3);
+    cluster_settle(&cl);
+    assert_int_equal(raft_core_commit_index(cl.c[l]), 3);
+    assert_int_equal(cl.applied[l], 3);
+    /* Followers learn the new commit index from the commit notice, well
+     * before the next heartbeat. */
+    for (int i = 0; i < 3; i++)
+        if (i != l)
+            assert_true(raft_core_commit_index(cl.c[i]) < 3);
+    cl.now += RAFT_COMMIT_NOTICE_MS;
+    raft_core_tick(cl.c[l], cl.now);
+    cluster_settle(&cl);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(raft_core_commit_index(cl.c[i]), 3);
+        assert_int_equal(cl.applied[i], 3);
+        struct raft_entry e;
+        assert_true(raft_core_entry(cl.c[i], 2, &e));
+        assert_int_equal(e.len, 1);
+        assert_memory_equal(e.data, "b", 1);
+    }
+    /* Idle: one heartbeat per peer per 100 ms, nothing more. */
+    uint64_t before = cl.delivered;
+    cluster_run(&cl, 1000);
+    uint64_t idle = cl.delivered - before;
+    assert_true(idle >= 18 && idle <= 20);
+    assert_int_equal(raft_core_term(cl.c[l]), t); /* no elections */
+    cluster_free(&cl);
+}
+
+/* Proposals made while entries are in flight are batched, and each entry
+ * reaches each follower once (TestRPCBytes3B, TestCount3B). */
+static void test_cluster_batching(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 3);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    uint64_t before = cl.delivered;
+    /* 12 proposals before the network runs: the first goes out at once,
+     * the rest wait for its reply and travel as one batch. */
+    for (int i = 0; i < 12; i++)
+        propose_str(&cl, l, "cmd");
+    cluster_settle(&cl);
+    /* 2 x (first entry, batch of 11) */
+    assert_int_equal(cl.delivered - before, 4);
+    assert_int_equal(cl.applied[l], 12);
+    /* ... then one commit notice each. */
+    cluster_run(&cl, 30);
+    assert_int_equal(cl.delivered - before, 6);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cl.applied[i], 12);
+    cluster_free(&cl);
+}
+
+/* §5.4.2 / Figure 8: a leader does not commit an entry from an earlier
+ * term by counting replicas, only once an entry of its own term is stored
+ * on a majority. */
+static void test_commit_rule_current_term_only(void **state)
+{
+    (void)state;
+    /* Peer 0 has an uncommitted entry from term 1 (index 1); it wins an
+     * election for term 2 and replicates index 1 to peer 1. */
+    struct raft_core *c = new_core(0, 3, 77);
+    const int64_t t1[] = {1};
+    feed_entries(c, 2, 1, 0, 0, t1, 1, 0);
+    raft_core_tick(c, 5000); /* candidate in term 2 */
+    raft_core_persisted(c);
+    struct raft_msg *rv1 = raft_core_pop_msg(c);
+    struct raft_msg *rv2 = raft_core_pop_msg(c);
+    struct raft_msg yes = {0};
+    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
+    yes.term = 2;
+    yes.rvr.vote_granted = true;
+    raft_core_recv_reply(c, rv1, &yes, 5001);
+    assert_int_equal(raft_core_role(c), RAFT_LEADER);
+    raft_msg_free(rv1);
+    raft_msg_free(rv2);
+
+    /* The heartbeat to peer 1 starts at prev 1. Peer 1 lacks it and says
+     * so; the leader backs up and sends index 1. */
+    struct raft_msg *hb = raft_core_pop_msg(c);
+    if (hb->to != 1) {
+        raft_msg_free(hb);
+        hb = raft_core_pop_msg(c);
+    }
+    assert_int_equal(hb->to, 1);
+    assert_int_equal(hb->ae.prev_log_index, 1);
+    struct raft_msg rej = {0};
+    rej.type = RAFT_MSG_APPEND_ENTRIES_REPLY;
+    rej.term = 2;
+    rej.aer.success = false;
+    rej.aer.log_len = 1;
+    raft_core_recv_reply(c, hb, &rej, 5002);
+    raft_msg_free(hb);
+    struct raft_msg *m;
+    struct raft_msg *resend = NULL;
+    while ((m = raft_core_pop_msg(c)) != NULL) {
+        if (m->to == 1 && m->ae.n_entries == 1)
+            resend = m;
+        else
+            raft_msg_free(m);
+    }
+    assert_non_null(resend);
+    assert_int_equal(resend->ae.prev_log_index, 0);
+    struct raft_msg ok = {0};
+    ok.type = RAFT_MSG_APPEND_ENTRIES_REPLY;
+    ok.term = 2;
+    ok.aer.success = true;
+    raft_core_recv_reply(c, resend, &ok, 5003);
+    raft_msg_free(resend);
+    /* Index 1 (term 1) is on a majority, but not committed. */
+    int64_t next, match;
+    assert_true(raft_core_progress(c, 1, &next, &match));
+    assert_int_equal(match, 1);
+    assert_int_equal(raft_core_commit_index(c), 0);
+
+    /* A term-2 entry replicated to peer 1 commits both. */
+    int64_t idx;
+    assert_int_equal(raft_core_propose(c, "n", 1, 5004, &idx, NULL), 0);
+    assert_int_equal(idx, 2);
+    raft_core_persisted(c);
+    struct raft_msg *ae = NULL;
+    while ((m = raft_core_pop_msg(c)) != NULL) {
+        if (m->to == 1)
+            ae = m;
+        else
+            raft_msg_free(m);
+    }
+    assert_non_null(ae);
+    assert_int_equal(ae->ae.prev_log_index, 1);
+    raft_core_recv_reply(c, ae, &ok, 5005);
+    raft_msg_free(ae);
+    assert_int_equal(raft_core_commit_index(c), 2);
+    while ((m = raft_core_pop_msg(c)) != NULL)
+        raft_msg_free(m);
+    raft_core_free(c);
+}
+
+/* TestBackup3B in miniature: a leader with a long divergent log history
+ * brings followers back in a few round trips per conflicting term, not
+ * one per entry. */
+static void test_fast_backup(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 5);
+    cluster_run(&cl, 1000);
+    int l1 = cluster_leader(&cl);
+    propose_str(&cl, l1, "first");
+    cluster_settle(&cl);
+    /* Leader plus one follower partitioned: 50 uncommitted entries. */
+    int f1 = (l1 + 1) % 5;
+    for (int i = 0; i < 5; i++)
+        cl.up[i] = (i == l1 || i == f1);
+    for (int i = 0; i < 50; i++)
+        propose_str(&cl, l1, "lost");
+    cluster_settle(&cl);
+    /* The other three elect a leader and commit 50 entries. */
+    for (int i = 0; i < 5; i++)
+        cl.up[i] = !(i == l1 || i == f1);
+    cluster_run(&cl, 2000);
+    int l2 = cluster_leader(&cl);
+    assert_true(l2 >= 0 && l2 != l1 && l2 != f1);
+    for (int i = 0; i < 50; i++)
+        propose_str(&cl, l2, "kept");
+    cluster_settle(&cl);
+    assert_int_equal(raft_core_commit_index(cl.c[l2]), 51);
+    /* Everyone reconnects; the old pair must be repaired quickly. */
+    for (int i = 0; i < 5; i++)
+        cl.up[i] = true;
+    uint64_t before = cl.delivered;
+    cluster_run(&cl, 2000);
+    int l3 = cluster_leader(&cl);
+    assert_true(l3 >= 0);
+    propose_str(&cl, l3, "last");
+    cluster_run(&cl, 30);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(cl.applied[i], 52);
+    /* 2 s of heartbeats is ~80 messages; repairing must add few more. */
+    assert_true(cl.delivered - before < 120);
+    cluster_free(&cl);
+}
+
+/* ------------------------------------------------------------------------
+ * Snapshots */
+
+/* The service's snapshot trims the log; a follower that fell behind the
+ * snapshot gets InstallSnapshot, applies it (moving forward only), and
+ * continues with commands after it. */
+static void test_snapshot_install(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 3);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    int lag = (l + 1) % 3;
+    cl.up[lag] = false;
+    for (int i = 0; i < 20; i++)
+        propose_str(&cl, l, "v");
+    cluster_run(&cl, 30);
+    assert_int_equal(cl.applied[l], 20);
+    /* Snapshots beyond what was applied are refused; below the current
+     * snapshot they are no-ops. */
+    assert_int_equal(raft_core_compact(cl.c[l], 21, "S", 1), ERR_INVAL);
+    for (int i = 0; i < 3; i++) {
+        if (i == lag)
+            continue;
+        assert_int_equal(raft_core_compact(cl.c[i], 15, "SNAP15", 6), 0);
+        assert_int_equal(raft_core_snapshot_index(cl.c[i]), 15);
+        assert_int_equal(raft_core_last_index(cl.c[i]), 20);
+        assert_int_equal(raft_core_term_at(cl.c[i], 14), -1);
+        assert_int_equal(raft_core_compact(cl.c[i], 10, "old", 3), 0);
+        assert_int_equal(raft_core_snapshot_index(cl.c[i]), 15);
+    }
+    cl.up[lag] = true;
+    cluster_run(&cl, 300);
+    assert_int_equal(cl.napplied_snap[lag], 1);
+    assert_int_equal(raft_core_snapshot_index(cl.c[lag]), 15);
+    assert_int_equal(cl.applied[lag], 20);
+    size_t len;
+    const uint8_t *s = raft_core_snapshot(cl.c[lag], &len);
+    assert_int_equal(len, 6);
+    assert_memory_equal(s, "SNAP15", 6);
+
+    /* An InstallSnapshot at or below the commit index is ignored. */
+    struct raft_msg m = {0}, reply;
+    m.type = RAFT_MSG_INSTALL_SNAPSHOT;
+    m.from = l;
+    m.term = raft_core_term(cl.c[l]);
+    m.is.last_included_index = 18;
+    m.is.last_included_term = raft_core_term(cl.c[l]);
+    m.is.data = (const uint8_t *)"older";
+    m.is.len = 5;
+    assert_int_equal(raft_core_recv_request(cl.c[lag], &m, &reply, cl.now), 0);
+    assert_int_equal(raft_core_snapshot_index(cl.c[lag]), 15);
+    assert_false(raft_core_has_apply(cl.c[lag]));
+
+    /* One with a matching entry keeps the log after it. */
+    int64_t next_cmd = propose_str(&cl, l, "w");
+    assert_int_equal(next_cmd, 21);
+    cl.up[lag] = false;
+    propose_str(&cl, l, "w2");
+    cluster_settle(&cl);
+    cluster_free(&cl);
+}
+
+/* Follower side of Figure 13: a snapshot covering entries we have (with
+ * the same term) keeps the suffix; otherwise the whole log goes. */
+static void test_snapshot_keeps_suffix(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(1, 3, 5);
+    const int64_t terms[] = {1, 1, 1, 2, 2};
+    feed_entries(c, 0, 2, 0, 0, terms, 5, 0);
+    struct raft_msg m = {0}, reply;
+    m.type = RAFT_MSG_INSTALL_SNAPSHOT;
+    m.from = 0;
+    m.term = 2;
+    m.is.last_included_index = 3;
+    m.is.last_included_term = 1;
+    m.is.data = (const uint8_t *)"s3";
+    m.is.len = 2;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_int_equal(reply.type, RAFT_MSG_INSTALL_SNAPSHOT_REPLY);
+    assert_int_equal(raft_core_snapshot_index(c), 3);
+    assert_int_equal(raft_core_last_index(c), 5);
+    assert_int_equal(raft_core_commit_index(c), 3);
+    struct raft_apply a;
+    assert_true(raft_core_next_apply(c, &a));
+    assert_true(a.is_snapshot);
+    assert_int_equal(a.index, 3);
+    assert_int_equal(a.term, 1);
+    assert_false(raft_core_next_apply(c, &a));
+    raft_core_persisted(c);
+
+    /* Mismatching term at the snapshot point: discard the entire log. */
+    m.term = 3;
+    m.is.last_included_index = 5;
+    m.is.last_included_term = 3;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_int_equal(raft_core_snapshot_index(c), 5);
+    assert_int_equal(raft_core_snapshot_term(c), 3);
+    assert_int_equal(raft_core_last_index(c), 5);
+    assert_true(raft_core_next_apply(c, &a));
+    assert_true(a.is_snapshot && a.index == 5);
+
+    /* AppendEntries that overlap the snapshot: the part inside it is
+     * skipped, the rest appended. */
+    struct raft_entry es[3] = {{3, (const uint8_t *)"a", 1},
+                               {3, (const uint8_t *)"b", 1},
+                               {3, (const uint8_t *)"c", 1}};
+    m = ae_req(0, 3, 4, 2, 7);
+    m.ae.entries = es;
+    m.ae.n_entries = 3;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
+    assert_true(reply.aer.success);
+    assert_int_equal(raft_core_last_index(c), 7);
+    assert_int_equal(raft_core_commit_index(c), 7);
+    struct raft_entry e;
+    assert_true(raft_core_entry(c, 6, &e));
+    assert_memory_equal(e.data, "b", 1);
+    raft_core_free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * Persistence */
+
+/* encode -> restore gives the same term, vote, snapshot point and log;
+ * every truncation or a flipped version byte is ERR_CORRUPT. */
+static void test_persist_round_trip(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(1, 3, 5);
+    const int64_t terms[] = {1, 2, 2, 3};
+    feed_entries(c, 0, 3, 0, 0, terms, 4, 3);
+    struct raft_msg r = vote_req(2, 4, 10, 3), reply;
+    assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
+    struct raft_apply a;
+    while (raft_core_next_apply(c, &a))
+        ;
+    assert_int_equal(raft_core_compact(c, 2, "snap", 4), 0);
+    struct buf b = BUF_INIT;
+    raft_core_encode_state(c, &b);
+
+    struct raft_core *d = new_core(1, 3, 6);
+    assert_int_equal(raft_core_restore(d, b.data, b.len,
+                                       (const uint8_t *)"snap", 4),
+                     0);
+    assert_int_equal(raft_core_term(d), 4);
+    assert_int_equal(raft_core_voted_for(d), 2);
+    assert_int_equal(raft_core_snapshot_index(d), 2);
+    assert_int_equal(raft_core_snapshot_term(d), 2);
+    assert_int_equal(raft_core_last_index(d), 4);
+    assert_int_equal(raft_core_term_at(d, 3), 2);
+    assert_int_equal(raft_core_term_at(d, 4), 3);
+    assert_int_equal(raft_core_commit_index(d), 2);
+    assert_int_equal(raft_core_last_applied(d), 2);
+    struct buf b2 = BUF_INIT;
+    raft_core_encode_state(d, &b2);
+    assert_int_equal(b.len, b2.len);
+    assert_memory_equal(b.data, b2.data, b.len);
+
+    for (size_t cut = 1; cut < b.len; cut++) {
+        struct raft_core *e = new_core(1, 3, 7);
+        assert_int_equal(raft_core_restore(e, b.data, cut, NULL, 0),
+                         ERR_CORRUPT);
+        assert_int_equal(raft_core_term(e), 0);
+        raft_core_free(e);
+    }
+    b.data[0] ^= 0xff;
+    struct raft_core *e = new_core(1, 3, 7);
+    assert_int_equal(raft_core_restore(e, b.data, b.len, NULL, 0),
+                     ERR_CORRUPT);
+    /* votedFor out of range */
+    b.data[0] ^= 0xff;
+    b.data[2] = 9;
+    assert_int_equal(raft_core_restore(e, b.data, b.len, NULL, 0),
+                     ERR_CORRUPT);
+    raft_core_free(e);
+    buf_free(&b);
+    buf_free(&b2);
+    raft_core_free(c);
+    raft_core_free(d);
+}
+
+/* Garbage never crashes the decoder. */
+static void test_persist_fuzz(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    uint8_t bytes[64];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(x % sizeof(bytes));
+        for (size_t i = 0; i < n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            bytes[i] = (uint8_t)(x >> 56);
+        }
+        if (n)
+            bytes[0] = 1; /* get past the version byte */
+        struct raft_core *c = new_core(0, 3, 1);
+        (void)raft_core_restore(c, bytes, n, NULL, 0);
+        raft_core_free(c);
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+    }
+}
+
+/* The persisted state stays small: ten small commands (3D's
+ * SnapShotInterval) take well under 3D's 2000-byte MAXLOGSIZE. */
+static void test_persist_size(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 3, 1);
+    const int64_t terms[10] = {7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    feed_entries(c, 1, 7, 0, 0, terms, 10, 0); /* 1-byte commands */
+    struct buf b = BUF_INIT;
+    raft_core_encode_state(c, &b);
+    printf("persisted state, 10 one-byte entries: %zu bytes\n", b.len);
+    assert_true(b.len <= 6 + 10 * 3);
+    buf_free(&b);
+    raft_core_free(c);
+}
+
+/* A restarted peer keeps term, vote and log, starts applying after its
+ * snapshot, and re-learns the commit index from the leader. */
+static void test_restart(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 3);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    for (int i = 0; i < 12; i++)
+        propose_str(&cl, l, "e");
+    cluster_run(&cl, 30);
+    int f = (l + 1) % 3;
+    assert_int_equal(raft_core_compact(cl.c[f], 10, "ten", 3), 0);
+    cluster_settle(&cl);
+    int64_t term = raft_core_term(cl.c[f]);
+    cluster_restart(&cl, f);
+    assert_int_equal(raft_core_term(cl.c[f]), term);
+    assert_int_equal(raft_core_snapshot_index(cl.c[f]), 10);
+    assert_int_equal(raft_core_last_index(cl.c[f]), 12);
+    assert_int_equal(raft_core_last_applied(cl.c[f]), 10);
+    cl.applied[f] = 10;
+    /* The first thing applied after the restart is command 11. */
+    struct raft_apply a;
+    assert_false(raft_core_next_apply(cl.c[f], &a));
+    cluster_run(&cl, 200);
+    assert_int_equal(cl.applied[f], 12);
+
+    /* Restart everybody: the cluster recovers and continues. */
+    for (int i = 0; i < 3; i++)
+        cluster_restart(&cl, i);
+    cluster_run(&cl, 1500);
+    l = cluster_leader(&cl);
+    assert_true(l >= 0);
+    assert_int_equal(propose_str(&cl, l, "after"), 13);
+    cluster_run(&cl, 30);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cl.applied[i], 13);
+    cluster_free(&cl);
+}
+
+/* A cluster of one commits on its own. */
+static void test_single_peer(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_core(0, 1, 1);
+    raft_core_tick(c, 1000);
+    assert_int_equal(raft_core_role(c), RAFT_LEADER);
+    int64_t idx;
+    assert_int_equal(raft_core_propose(c, "x", 1, 1001, &idx, NULL), 0);
+    assert_int_equal(raft_core_commit_index(c), 1);
+    raft_core_persisted(c);
+    assert_null(raft_core_pop_msg(c));
+    raft_core_free(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_election_on_timeout),
+        cmocka_unit_test(test_election_counting),
+        cmocka_unit_test(test_vote_rules),
+        cmocka_unit_test(test_vote_resets_timer),
+        cmocka_unit_test(test_append_consistency),
+        cmocka_unit_test(test_append_converts_candidate),
+        cmocka_unit_test(test_cluster_basic),
+        cmocka_unit_test(test_cluster_batching),
+        cmocka_unit_test(test_commit_rule_current_term_only),
+        cmocka_unit_test(test_fast_backup),
+        cmocka_unit_test(test_snapshot_install),
+        cmocka_unit_test(test_snapshot_keeps_suffix),
+        cmocka_unit_test(test_persist_round_trip),
+        cmocka_unit_test(test_persist_fuzz),
+        cmocka_unit_test(test_persist_size),
+        cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_single_peer),
+    };
+    return cmocka_run_group_tests_name("raft_core", tests, NULL, NULL);
+}
