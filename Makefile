@@ -99,7 +99,7 @@ include $(foreach m,$(MODULES),$(wildcard $(m)/module.mk $(m)/*/module.mk))
 
 # --- goals ---------------------------------------------------------------------
 .DEFAULT_GOAL := all
-.PHONY: all asan tsan deps test test-unit clean distclean
+.PHONY: all asan tsan deps test test-unit check-layers clean distclean
 all: $(ALL_TARGETS)
 asan tsan: all
 
@@ -110,7 +110,11 @@ deps:
 test-unit: $(UNIT_TESTS)
 	@test-scripts/run-unit.sh $(UNIT_TESTS)
 
-test: test-unit $(EXTRA_TESTS)
+# The dependency rule of DESIGN.md §2 (which module may include which).
+check-layers:
+	@test-scripts/check-layers.sh
+
+test: check-layers test-unit $(EXTRA_TESTS)
 
 clean:
 	rm -rf $(BUILD)

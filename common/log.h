@@ -1,9 +1,10 @@
 /* log.h - levelled, topic-tagged debug logging; off unless LABLOG is set.
  *
  * Lines look like "<ms> <TOPIC> S<id> message\n": milliseconds since the
- * process started, a short upper-case topic (VOTE, LEAD, APND, PERS, SNAP,
- * RPC, NET, KV, CTRL, SKV, MR, ...), the id of the peer/server (-1 prints
- * "--"), then the text. test-scripts/pretty-log.py reads this format.
+ * process started, a short upper-case topic, the id of the peer/server (-1
+ * prints "--"), then the text. test-scripts/pretty-log.py reads this format.
+ * Topics in use: Raft VOTE LEAD APND CMIT PERS SNAP TIMR; services RSM KV
+ * CTRL SKV MR; transport RPC NET; tester TEST.
  *
  * Configuration (read once, at the first log call or log_init()):
  *   LABLOG=<level>[:TOPIC,TOPIC...]   level: error|warn|info|debug|trace

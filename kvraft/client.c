@@ -1,6 +1,7 @@
 /* client.c - lab 4 clerk: numbers its operations with (client id, seq),
  * remembers the last server that answered as leader, and cycles through
  * the servers until one answers OK. */
+/* SOLUTION FILE */
 #include <stdlib.h>
 #include <string.h>
 

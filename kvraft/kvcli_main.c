@@ -24,7 +24,6 @@
  * raft_bytes=R" or "<addr> down <error>" (exit status 1 if any is down).
  *
  * Exit status: 0 success, 1 failure (timeout), 2 usage error. */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -34,8 +33,8 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "kvraft/kvraft.h"
 #include "rpc/rpc.h"
 
@@ -56,25 +55,9 @@ static void usage(FILE *f)
             "  status            show each server's role, term and progress\n"
             "options:\n"
             "  -s ADDRS       comma-separated host:port of the servers\n"
-            "  -c CLIENTID    client id (default: random)\n"
+            "  -c CLIENTID    client id, decimal (default: random)\n"
             "  -t TIMEOUT_MS  give up an operation after this long "
             "(default 30000; 0 = never)\n");
-}
-
-static int split_addrs(const char *s, char **out, int max)
-{
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == 0 || n == max)
-            return -1;
-        out[n++] = buf_strndup(p, len);
-        if (!c)
-            return n;
-        p = c + 1;
-    }
 }
 
 /* One operation, with its history record in batch mode. */
@@ -187,21 +170,18 @@ int main(int argc, char **argv)
     long long timeout_ms = 30000;
     int opt;
     while ((opt = getopt(argc, argv, "+s:c:t:h")) != -1) {
-        char *end;
+        long long v;
         switch (opt) {
         case 's': servers_arg = optarg; break;
         case 'c':
-            errno = 0;
-            client = strtoull(optarg, &end, 0);
-            if (errno || *end || client == 0) {
+            if (!daemon_parse_ll(optarg, 1, INT64_MAX, &v)) {
                 fprintf(stderr, "kvcli: bad client id '%s'\n", optarg);
                 return 2;
             }
+            client = (uint64_t)v;
             break;
         case 't':
-            errno = 0;
-            timeout_ms = strtoll(optarg, &end, 10);
-            if (errno || *end || timeout_ms < 0) {
+            if (!daemon_parse_ll(optarg, 0, INT64_MAX, &timeout_ms)) {
                 fprintf(stderr, "kvcli: bad timeout '%s'\n", optarg);
                 return 2;
             }
@@ -234,14 +214,13 @@ int main(int argc, char **argv)
         return 2;
     }
     char *addrs[MAX_SERVERS];
-    int n = split_addrs(servers_arg, addrs, MAX_SERVERS);
+    int n = daemon_split_list(servers_arg, addrs, MAX_SERVERS);
     if (n < 0) {
         fprintf(stderr, "kvcli: bad server list '%s'\n", servers_arg);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (!getenv("LABLOG"))
-        log_set_level(LOG_WARN);
+    daemon_default_log();
     struct rpc_end *ends[MAX_SERVERS];
     for (int i = 0; i < n; i++) {
         int err = 0;
@@ -270,7 +249,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         rpc_end_shutdown(ends[i]);
         rpc_end_free(ends[i]);
-        free(addrs[i]);
     }
+    daemon_free_list(addrs, n);
     return rc;
 }

@@ -13,25 +13,22 @@
  * server). Put and Append return nothing in lab 4.
  *
  * Every operation (Get included, for linearizable reads) goes through the
- * Raft log. A handler registers a waiter, submits its command with
- * raft_start() and waits until the applier applies a command with the same
- * (client id, seq) - the operation took effect - or applies another entry
- * at the index it was given, or Raft reports a new term or lost leadership
- * - its entry is gone - or a bounded wait expires. Put/Append are
- * deduplicated by (client id, seq): the table of each client's last applied
- * seq is part of the replicated state machine, so it survives leader
- * changes, restarts and snapshots (it is inside every snapshot). A clerk
- * numbers all its operations, Gets included, with one increasing seq.
+ * Raft log via raft/rsm (rsm.h), which provides submit-and-wait, the
+ * applier thread, duplicate detection and snapshots; this module is the
+ * key/value state machine on top. Put/Append are deduplicated by (client
+ * id, seq) in rsm's table, which is replicated state: it survives leader
+ * changes, restarts and snapshots. Gets are not deduplicated (a read has
+ * no effect to protect), so the table caches no values. A clerk numbers
+ * all its operations, Gets included, with one increasing seq.
  *
- * Snapshots: with maxraftstate > 0, after applying an entry the service
- * hands Raft a snapshot (store + dedup table + last applied index) once the
- * persisted Raft state reaches 90% of maxraftstate. maxraftstate < 0
- * disables snapshots. On start the service restores the persister's
- * snapshot.
+ * Snapshots: with maxraftstate > 0, rsm snapshots (this map + its dedup
+ * table + last applied index) once the persisted Raft state reaches 90% of
+ * maxraftstate. maxraftstate < 0 disables snapshots. On start the service
+ * restores the persister's snapshot.
  *
- * Threads and locks: one applier thread per server consumes the apply
- * queue. One mutex guards the store, the dedup table and the waiters; it
- * is never held across a call into Raft, an RPC, or a queue operation. */
+ * Threads and locks: rsm's applier thread runs the state machine. One
+ * mutex per server guards the map; it is never held across a call into
+ * rsm or Raft, an RPC, or a queue operation. */
 #ifndef KVRAFT_KVRAFT_H_
 #define KVRAFT_KVRAFT_H_
 
@@ -74,14 +71,12 @@ struct kv_server_stats {
 };
 void kv_server_get_stats(struct kv_server *kv, struct kv_server_stats *out);
 
-/* Encode / restore the service state (exposed for tests and tools).
- * kv_snapshot_decode returns 0 or ERR_CORRUPT. */
+/* Encode / restore the key/value map: the service's part of an rsm
+ * snapshot (exposed for tests and tools). kv_snapshot_decode replaces
+ * store's contents and returns 0, or ERR_CORRUPT leaving store as it was. */
 struct kv_map;
-struct kv_dedup;
-void kv_snapshot_encode(struct kv_map *store, struct kv_dedup *dedup,
-                        int64_t last_applied, struct buf *out);
-int kv_snapshot_decode(const void *data, size_t len, struct kv_map *store,
-                       struct kv_dedup *dedup, int64_t *last_applied);
+void kv_snapshot_encode(const struct kv_map *store, struct buf *out);
+int kv_snapshot_decode(const void *data, size_t len, struct kv_map *store);
 
 /* ---- clerk ------------------------------------------------------------- */
 struct kv_clerk;

@@ -1,7 +1,10 @@
-/* kvraft_internal.h - shared by kvraft's files: the replicated command
+/* kvraft_internal.h - shared by kvraft's files: the operation record used
+ * by the clerk (RPC arguments) and the server, and the replicated command
  * format. A command is a msgpack map {o: type, k: key, v: value (not for
- * Get), c: client id, s: seq}; short keys keep log entries small for the
- * byte-counted limits (maxraftstate, snapshot size). */
+ * Get)}; the client id and seq travel in rsm's envelope around it. Short
+ * keys keep log entries small for the byte-counted limits (maxraftstate,
+ * snapshot size). */
+/* SOLUTION FILE */
 #ifndef KVRAFT_KVRAFT_INTERNAL_H_
 #define KVRAFT_KVRAFT_INTERNAL_H_
 
@@ -19,12 +22,11 @@ struct kv_op {
     size_t klen;
     const char *val; /* borrowed */
     size_t vlen;
-    uint64_t client;
-    uint64_t seq;  /* 0: anonymous (no duplicate detection) */
-    int64_t term;  /* term of the log entry, when applied */
+    uint64_t client; /* RPC arguments only, not in the command */
+    uint64_t seq;    /* 0: anonymous (no duplicate detection) */
 };
 
-/* Append the encoding of op to out. */
+/* Append the command encoding of op (type, key, value) to out. */
 void kv_op_encode(const struct kv_op *op, struct buf *out);
 /* Decode data into op; op's strings borrow from u (initialised by the
  * caller, destroyed after op is no longer used). 0 or ERR_CORRUPT. */

@@ -9,17 +9,14 @@
  * Raft state and snapshot atomically (temp file, fsync, rename). SIGTERM or
  * SIGINT shut it down cleanly. Malformed requests cost only their
  * connection (the RPC layer bounds and validates all input). */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "common/buf.h"
+#include "common/daemon.h"
 #include "common/err.h"
-#include "common/log.h"
 #include "common/persister.h"
 #include "kvraft/kvraft.h"
 #include "rpc/rpc.h"
@@ -40,35 +37,6 @@ static void usage(FILE *f)
             "environment: LABLOG=debug[:KV,RAFT,...] for debug logs\n");
 }
 
-/* Split a comma-separated list into owned strings; returns the count or
- * -1 if there are too many or an entry is empty. */
-static int split_addrs(const char *s, char **out, int max)
-{
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == 0 || n == max)
-            return -1;
-        out[n++] = buf_strndup(p, len);
-        if (!c)
-            return n;
-        p = c + 1;
-    }
-}
-
-static bool parse_long(const char *s, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end)
-        return false;
-    *out = v;
-    return true;
-}
-
 int main(int argc, char **argv)
 {
     long long me = -1, maxraftstate = 262144;
@@ -77,7 +45,7 @@ int main(int argc, char **argv)
     while ((opt = getopt(argc, argv, "i:p:d:l:m:h")) != -1) {
         switch (opt) {
         case 'i':
-            if (!parse_long(optarg, &me) || me < 0) {
+            if (!daemon_parse_ll(optarg, 0, MAX_PEERS - 1, &me)) {
                 fprintf(stderr, "kvserver: bad index '%s'\n", optarg);
                 return 2;
             }
@@ -86,7 +54,7 @@ int main(int argc, char **argv)
         case 'd': dir = optarg; break;
         case 'l': listen_addr = optarg; break;
         case 'm':
-            if (!parse_long(optarg, &maxraftstate)) {
+            if (!daemon_parse_ll(optarg, -1, INT64_MAX, &maxraftstate)) {
                 fprintf(stderr, "kvserver: bad maxraftstate '%s'\n", optarg);
                 return 2;
             }
@@ -105,7 +73,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char *addrs[MAX_PEERS];
-    int n = split_addrs(peers_arg, addrs, MAX_PEERS);
+    int n = daemon_split_list(peers_arg, addrs, MAX_PEERS);
     if (n < 0) {
         fprintf(stderr, "kvserver: bad peer list '%s' (empty entry or more "
                         "than %d peers)\n", peers_arg, MAX_PEERS);
@@ -119,20 +87,11 @@ int main(int argc, char **argv)
     if (!listen_addr)
         listen_addr = addrs[me];
 
-    if (!getenv("LABLOG"))
-        log_set_level(LOG_WARN);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "kvserver: cannot create %s: %s\n", dir,
-                strerror(errno));
+    daemon_default_log();
+    struct persister *ps = daemon_open_data_dir("kvserver", dir);
+    if (!ps)
         return 1;
-    }
     int err = 0;
-    struct persister *ps = persister_open_dir(dir, &err);
-    if (!ps) {
-        fprintf(stderr, "kvserver: cannot open data directory %s: %s\n", dir,
-                err_msg(err));
-        return 1;
-    }
 
     struct rpc_end *ends[MAX_PEERS] = {0};
     for (int i = 0; i < n; i++) {
@@ -148,11 +107,7 @@ int main(int argc, char **argv)
 
     /* Block the shutdown signals in every thread; main waits for them. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    daemon_block_signals(&sigs);
 
     struct rpc_server *srv = rpc_server_new();
     struct kv_server *kv = kv_server_start(ends, n, (int)me, ps,
@@ -163,31 +118,21 @@ int main(int argc, char **argv)
     if (rc != 0) {
         fprintf(stderr, "kvserver: cannot listen on %s: %s\n", listen_addr,
                 err_msg(rc));
-        kv_kill(kv);
-        rpc_server_close(srv);
-        kv_free(kv);
-        for (int i = 0; i < n; i++)
-            if (ends[i])
-                rpc_end_free(ends[i]);
-        persister_free(ps);
-        return 1;
+    } else {
+        fprintf(stderr, "kvserver %lld/%d: serving on %s, data in %s\n", me,
+                n, rpc_server_addr(srv), dir);
+        int sig = daemon_wait_signal(&sigs);
+        fprintf(stderr, "kvserver %lld: %s, shutting down\n", me,
+                strsignal(sig));
     }
-    fprintf(stderr, "kvserver %lld/%d: serving on %s, data in %s\n", me, n,
-            rpc_server_addr(srv), dir);
-
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    fprintf(stderr, "kvserver %lld: %s, shutting down\n", me,
-            strsignal(sig));
 
     kv_kill(kv); /* wakes blocked handlers, so the server can close */
     rpc_server_close(srv);
     kv_free(kv);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (ends[i])
             rpc_end_free(ends[i]);
-        free(addrs[i]);
-    }
+    daemon_free_list(addrs, n);
     persister_free(ps);
-    return 0;
+    return rc ? 1 : 0;
 }

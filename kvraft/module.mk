@@ -10,5 +10,7 @@ $(eval $(call module_lib,kvraft,$(KVRAFT_SRCS)))
 ifneq ($(wildcard rpc/module.mk),)
 $(eval $(call program,kvserver,kvraft/kvserver_main.c,$(KVRAFT_LIBS)))
 $(eval $(call program,kvcli,kvraft/kvcli_main.c,$(KVRAFT_LIBS)))
+# SOLUTION BEGIN
 $(eval $(call unit_test,test_kvraft,kvraft/tests/test_kvraft.c,$(KVRAFT_LIBS)))
+# SOLUTION END
 endif

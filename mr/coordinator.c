@@ -39,6 +39,7 @@
 /* Longest a GetTask handler waits for work before answering "wait". */
 #define GET_TASK_POLL_MS 500
 
+/* SOLUTION BEGIN */
 enum { T_IDLE, T_RUNNING, T_DONE };
 
 struct ctask {
@@ -47,18 +48,24 @@ struct ctask {
     int issued;
     int failures;
 };
+/* SOLUTION END */
 
 struct mr_coord {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* task state changed, job ended or closing */
     char **files;
     int nmap, nreduce;
+/* SOLUTION BEGIN */
     struct ctask *maps, *reduces;
     int maps_done, reduces_done;
     uint64_t timeout_ms;
     int max_failures;
     bool failed, closing;
     char why[512];
+/* SOLUTION STUB
+    // Your scheduling state here (tasks, their states, timeouts, ...).
+*/
+/* SOLUTION END */
 
     struct rpc_server *srv;
     char addr[256];
@@ -76,18 +83,23 @@ struct mr_coord *mr_coord_new(const char *const *files, int nfiles,
     clock_cond_init(&c->cv);
     c->nmap = nfiles;
     c->nreduce = o.nreduce ? o.nreduce : MR_DEFAULT_NREDUCE;
+/* SOLUTION BEGIN */
     c->timeout_ms = o.task_timeout_ms ? o.task_timeout_ms
                                       : MR_DEFAULT_TASK_TIMEOUT_MS;
     c->max_failures = o.max_failures ? o.max_failures
                                      : MR_DEFAULT_MAX_FAILURES;
+/* SOLUTION END */
     c->files = xcalloc((size_t)nfiles, sizeof *c->files);
     for (int i = 0; i < nfiles; i++)
         c->files[i] = xstrdup(files[i]);
+/* SOLUTION BEGIN */
     c->maps = xcalloc((size_t)c->nmap, sizeof *c->maps);
     c->reduces = xcalloc((size_t)c->nreduce, sizeof *c->reduces);
+/* SOLUTION END */
     return c;
 }
 
+/* SOLUTION BEGIN */
 static bool over_locked(const struct mr_coord *c)
 {
     return c->closing || c->failed || c->reduces_done == c->nreduce;
@@ -240,6 +252,56 @@ bool mr_coord_wait(struct mr_coord *c, uint64_t timeout_ms)
     pthread_mutex_unlock(&c->mu);
     return over;
 }
+/* SOLUTION STUB
+// The scheduling core (mr_internal.h). These stubs hand out no work and
+// report the job over at once, so the skeleton exits instead of waiting
+// for the test's time limit.
+void mr_coord_get_task(struct mr_coord *c, uint64_t wait_ms,
+                       struct mr_task *t)
+{
+    (void)wait_ms;
+    memset(t, 0, sizeof *t);
+    t->kind = MR_TASK_EXIT;
+    t->nmap = c->nmap;
+    t->nreduce = c->nreduce;
+}
+
+void mr_coord_task_done(struct mr_coord *c, int kind, int id)
+{
+    (void)c, (void)kind, (void)id;
+}
+
+void mr_coord_task_failed(struct mr_coord *c, int kind, int id,
+                          const char *why)
+{
+    (void)c, (void)kind, (void)id, (void)why;
+}
+
+int mr_coord_issued(struct mr_coord *c, int kind, int id)
+{
+    (void)c, (void)kind, (void)id;
+    return -1;
+}
+
+bool mr_coord_done(struct mr_coord *c)
+{
+    (void)c;
+    return false;
+}
+
+bool mr_coord_failed(struct mr_coord *c, char *msg, size_t n)
+{
+    (void)c, (void)msg, (void)n;
+    return false;
+}
+
+bool mr_coord_wait(struct mr_coord *c, uint64_t timeout_ms)
+{
+    (void)c, (void)timeout_ms;
+    return true;
+}
+*/
+/* SOLUTION END */
 
 /* ------------------------------------------------------------------------
  * RPC handlers */
@@ -366,10 +428,12 @@ void mr_coord_free(struct mr_coord *c)
 {
     if (!c)
         return;
+/* SOLUTION BEGIN */
     pthread_mutex_lock(&c->mu);
     c->closing = true;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->mu);
+/* SOLUTION END */
     if (c->srv)
         rpc_server_close(c->srv);
     if (c->unix_path) {
@@ -379,8 +443,10 @@ void mr_coord_free(struct mr_coord *c)
     for (int i = 0; i < c->nmap; i++)
         free(c->files[i]);
     free(c->files);
+/* SOLUTION BEGIN */
     free(c->maps);
     free(c->reduces);
+/* SOLUTION END */
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);

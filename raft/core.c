@@ -1,6 +1,7 @@
 /* core.c - life cycle of the Raft core, role changes, event dispatch,
  * the persist/send/apply actions and introspection. The protocol itself is
  * in election.c, replication.c and snapshot.c. */
+/* SOLUTION FILE */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* election.c - leader election (Raft §5.2, §5.4.1): starting an election,
  * the RequestVote RPC, and counting votes. */
+/* SOLUTION FILE */
 #include <string.h>
 
 #include "common/buf.h"

@@ -20,6 +20,7 @@
  * not inside it. The decoder treats the bytes as untrusted (a damaged
  * file): every length and value is checked, nothing is allocated from a
  * declared size that the input cannot back. */
+/* SOLUTION FILE */
 #include <string.h>
 
 #include "common/buf.h"
@@ -28,38 +29,46 @@
 
 #define STATE_VERSION 1
 
-static void put_uvarint(struct buf *b, uint64_t v)
+/* A varint takes at most 10 bytes. */
+#define VARINT_MAX 10
+
+/* Write v at p (VARINT_MAX bytes must be free); returns the byte after. */
+static uint8_t *put_uvarint(uint8_t *p, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
     while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
+        *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    tmp[n++] = (uint8_t)v;
-    buf_append(b, tmp, n);
+    *p++ = (uint8_t)v;
+    return p;
 }
 
+/* The state is re-encoded on every persist (the leader's on each start,
+ * a follower's on each AppendEntries), so this is on the commit path:
+ * reserve the worst case once and write in place. */
 void raft_state_encode(const struct raft_core *c, struct buf *out)
 {
     const struct raft_log *l = &c->log;
-    size_t need = 64;
+    size_t need = 1 + 5 * VARINT_MAX;
     for (size_t i = 0; i < l->n; i++)
-        need += l->entries[i].len + 20;
+        need += 2 * VARINT_MAX + l->entries[i].len;
     buf_reserve(out, need);
-    buf_append_byte(out, STATE_VERSION);
-    put_uvarint(out, (uint64_t)c->current_term);
-    put_uvarint(out, (uint64_t)(c->voted_for + 1));
-    put_uvarint(out, (uint64_t)l->snap_index);
-    put_uvarint(out, (uint64_t)l->snap_term);
-    put_uvarint(out, (uint64_t)l->n);
+    uint8_t *p = out->data + out->len;
+    *p++ = STATE_VERSION;
+    p = put_uvarint(p, (uint64_t)c->current_term);
+    p = put_uvarint(p, (uint64_t)(c->voted_for + 1));
+    p = put_uvarint(p, (uint64_t)l->snap_index);
+    p = put_uvarint(p, (uint64_t)l->snap_term);
+    p = put_uvarint(p, (uint64_t)l->n);
     for (size_t i = 0; i < l->n; i++) {
         const struct raft_log_entry *e = &l->entries[i];
-        put_uvarint(out, (uint64_t)e->term);
-        put_uvarint(out, (uint64_t)e->len);
+        p = put_uvarint(p, (uint64_t)e->term);
+        p = put_uvarint(p, (uint64_t)e->len);
         if (e->len)
-            buf_append(out, e->data, e->len);
+            memcpy(p, e->data, e->len);
+        p += e->len;
     }
+    out->len = (size_t)(p - out->data);
 }
 
 struct reader {

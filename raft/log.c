@@ -1,6 +1,7 @@
 /* log.c - the in-memory Raft log: a growable array of entries that starts
  * just after the snapshot point, so compaction drops a prefix and index
  * arithmetic stays in one place. */
+/* SOLUTION FILE */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>

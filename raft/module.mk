@@ -4,11 +4,17 @@
 # common/, so a program that uses just raft_core.h links without rpc/.
 RAFT_SRCS := $(wildcard raft/*.c)
 $(eval $(call module_lib,raft,$(RAFT_SRCS)))
+# SOLUTION BEGIN
 $(eval $(call unit_test,test_raft_core,raft/tests/test_core.c,raft common))
+# SOLUTION END
 $(eval $(call unit_test,test_persister,common/tests/test_persister.c,common))
+# SOLUTION BEGIN
 # The codec and driver tests need rpc/ (librpc).
 ifneq ($(wildcard rpc/module.mk),)
 $(eval $(call unit_test,test_raft_wire,raft/tests/test_wire.c,raft rpc common))
 $(eval $(call unit_test,test_raft_driver,raft/tests/test_driver.c,raft rpc common))
 endif
+# SOLUTION END
+# SOLUTION BEGIN
 $(eval $(call unit_test,test_raft_core_random,raft/tests/test_core_random.c,raft common))
+# SOLUTION END

@@ -42,6 +42,7 @@
  *
  * Not thread-safe: the caller serialises all calls (the driver holds its
  * one mutex around every call). */
+/* SOLUTION FILE */
 #ifndef RAFT_RAFT_CORE_H_
 #define RAFT_RAFT_CORE_H_
 

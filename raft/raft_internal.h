@@ -4,6 +4,7 @@
  *
  * Naming: raft_log_* is the in-memory log (log.c); raft_core_* functions
  * not in raft_core.h are cross-file helpers of the core. */
+/* SOLUTION FILE */
 #ifndef RAFT_RAFT_INTERNAL_H_
 #define RAFT_RAFT_INTERNAL_H_
 

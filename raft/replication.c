@@ -1,6 +1,7 @@
 /* replication.c - log replication (Raft §5.3, §5.4): the leader's
  * AppendEntries sending and pacing, the follower's consistency check, fast
  * nextIndex backup, and the commit rule. */
+/* SOLUTION FILE */
 #include <stdlib.h>
 #include <string.h>
 

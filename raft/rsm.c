@@ -1,6 +1,7 @@
 /* rsm.c - the replicated state machine layer (see rsm.h): the command
  * envelope, the dedup table, submit-and-wait, the applier thread and
  * snapshots. */
+/* SOLUTION FILE */
 #include "raft/rsm.h"
 
 #include <msgpack.h>
@@ -158,6 +159,10 @@ struct waiter {
     bool done;
     int result;           /* ERR_OK or ERR_WRONG_LEADER */
     struct buf *reply;    /* the submitter's; filled under mu */
+    /* Signalled when done is set or the rsm dies. One per waiter, so an
+     * application wakes only the submitter it decides: a shared broadcast
+     * would wake every waiting handler for every applied entry. */
+    pthread_cond_t cv;
 };
 
 struct rsm {
@@ -169,9 +174,11 @@ struct rsm {
     struct queue *applyq;      /* owned: Raft pushes, the applier pops */
     pthread_t applier;
     bool applier_started;
+    /* Command bytes applied since the last snapshot taken or installed
+     * (applier thread only; see maybe_snapshot). */
+    size_t applied_since_snap;
 
     pthread_mutex_t mu;
-    pthread_cond_t cond; /* a waiter was answered, or the rsm died */
     /* guarded by mu: */
     bool dead;
     bool killed; /* rsm_kill ran */
@@ -274,16 +281,13 @@ static bool install_snapshot(struct rsm *r, const void *data, size_t len)
     r->last_applied = idx;
     /* Every waiter whose entry the snapshot covers lost its result (it
      * may have been applied, but its reply is gone): let it retry. */
-    bool woke = false;
     for (struct waiter *w = r->waiters.next; w != &r->waiters; w = w->next) {
         if (!w->done && w->index != 0 && w->index <= idx) {
             w->done = true;
             w->result = ERR_WRONG_LEADER;
-            woke = true;
+            pthread_cond_signal(&w->cv);
         }
     }
-    if (woke)
-        pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->mu);
     installed = true;
     log_info("RSM", r->me, "installed snapshot through %lld (%zu bytes)",
@@ -303,6 +307,18 @@ static void maybe_snapshot(struct rsm *r)
     size_t size = raft_state_size(r->rf);
     if ((int64_t)size < r->maxraftstate * 9 / 10)
         return;
+    /* Behind Raft (committed entries still queued for us)? Entries not yet
+     * applied cannot be trimmed, so the state stays above the threshold
+     * until we catch up, and snapshotting after every entry - encoding the
+     * whole service each time - would only slow the catching up (seen:
+     * a 100 KB store snapshotted per entry, the applier falling ever
+     * further behind and the log outgrowing 8 x maxraftstate). So while
+     * behind, snapshot once half of maxraftstate worth of entries has been
+     * applied since the last snapshot. */
+    if (queue_len(r->applyq) > 0 &&
+        (int64_t)r->applied_since_snap < r->maxraftstate / 2)
+        return;
+    r->applied_since_snap = 0;
     struct buf svc = BUF_INIT, out = BUF_INIT;
     r->ops->snapshot(r->svc, &svc);
     msgpack_packer pk;
@@ -330,7 +346,6 @@ static void settle_locked(struct rsm *r, int64_t index, bool valid,
                           uint64_t client, uint64_t seq, const void *reply,
                           size_t reply_len)
 {
-    bool woke = false;
     for (struct waiter *w = r->waiters.next; w != &r->waiters; w = w->next) {
         if (w->done)
             continue;
@@ -345,10 +360,8 @@ static void settle_locked(struct rsm *r, int64_t index, bool valid,
             continue;
         }
         w->done = true;
-        woke = true;
+        pthread_cond_signal(&w->cv);
     }
-    if (woke)
-        pthread_cond_broadcast(&r->cond);
 }
 
 static void apply_command(struct rsm *r, const struct raft_apply_msg *m)
@@ -411,12 +424,14 @@ static void *applier_main(void *arg)
     while (queue_pop(r->applyq, &item) == 0) {
         struct raft_apply_msg *m = item;
         if (m->command_valid) {
+            r->applied_since_snap += m->command_len;
             apply_command(r, m);
             raft_apply_msg_free(m);
             maybe_snapshot(r);
         } else {
             if (m->snapshot_valid &&
                 install_snapshot(r, m->snapshot, m->snapshot_len)) {
+                r->applied_since_snap = 0;
                 pthread_mutex_lock(&r->mu);
                 r->ninstalls++;
                 pthread_mutex_unlock(&r->mu);
@@ -454,6 +469,7 @@ int rsm_submit(struct rsm *r, uint64_t client, uint64_t seq, const void *cmd,
     }
     /* Register before submitting, so the application cannot slip past
      * us: identity matching does not need the index. */
+    clock_cond_init(&w.cv);
     w.prev = r->waiters.prev;
     w.next = &r->waiters;
     r->waiters.prev->next = &w;
@@ -489,7 +505,7 @@ int rsm_submit(struct rsm *r, uint64_t client, uint64_t seq, const void *cmd,
         uint64_t wait = deadline - now;
         if (wait > RSM_LEADER_CHECK_MS)
             wait = RSM_LEADER_CHECK_MS;
-        if (clock_cond_wait_ms(&r->cond, &r->mu, wait) == ERR_TIMEOUT &&
+        if (clock_cond_wait_ms(&w.cv, &r->mu, wait) == ERR_TIMEOUT &&
             !w.done && !r->dead) {
             /* A deposed leader's entry may never be applied here: stop
              * waiting once the term moved on. Raft is called without mu;
@@ -509,6 +525,7 @@ int rsm_submit(struct rsm *r, uint64_t client, uint64_t seq, const void *cmd,
     w.prev->next = w.next;
     w.next->prev = w.prev;
     pthread_mutex_unlock(&r->mu);
+    pthread_cond_destroy(&w.cv);
     if (result != ERR_OK)
         buf_clear(reply);
     return result;
@@ -559,7 +576,6 @@ struct rsm *rsm_start(struct rpc_end **peers, int n, int me,
     r->ops = ops;
     r->svc = svc;
     pthread_mutex_init(&r->mu, NULL);
-    clock_cond_init(&r->cond);
     r->waiters.next = r->waiters.prev = &r->waiters;
     /* Anonymous identities: a random 64-bit base per instance, so an
      * entry submitted by an earlier incarnation of this peer can never be
@@ -618,7 +634,8 @@ void rsm_kill(struct rsm *r)
     bool first = !r->killed;
     r->killed = true;
     r->dead = true;
-    pthread_cond_broadcast(&r->cond);
+    for (struct waiter *w = r->waiters.next; w != &r->waiters; w = w->next)
+        pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&r->mu);
     if (!first)
         return;
@@ -641,6 +658,5 @@ void rsm_free(struct rsm *r)
     queue_free(r->applyq, free_apply_msg);
     dedup_clear(&r->dedup);
     pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cond);
     free(r);
 }

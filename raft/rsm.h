@@ -22,7 +22,9 @@
  *     by construction);
  *   - snapshots: after applying an entry, once Raft's persisted state
  *     reaches 90% of maxraftstate (> 0), rsm snapshots the service (its
- *     callback) together with the dedup table and hands it to Raft;
+ *     callback) together with the dedup table and hands it to Raft (while
+ *     the applier is behind Raft, at most once per maxraftstate/2 bytes
+ *     of applied commands);
  *     snapshots from Raft (a lagging follower) and the persister's (at
  *     start) are restored through the service's callback;
  *   - kill and free.

@@ -2,6 +2,7 @@
  * and the InstallSnapshot RPC that brings a lagging follower past entries
  * the leader has discarded. The whole snapshot travels in one message
  * (Figure 13's offset/done chunking is not used). */
+/* SOLUTION FILE */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* wire.c - msgpack encoding and decoding of Raft messages (see wire.h). */
+/* SOLUTION FILE */
 #include "raft/wire.h"
 
 #include <stdlib.h>

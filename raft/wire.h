@@ -22,6 +22,7 @@
  * Unknown keys are ignored and missing ones read as 0/false, so the
  * format can grow. Decoding validates every type and bounds the entry
  * count; a malformed message yields ERR_BADARGS, never a crash. */
+/* SOLUTION FILE */
 #ifndef RAFT_WIRE_H_
 #define RAFT_WIRE_H_
 

@@ -10,11 +10,10 @@
  *
  * The reader's socket has SO_RCVTIMEO = RPC_TICK_MS, so the reader
  * re-checks its deadline, the filter's on_wait and shutdown every tick;
- * other waiters sleep on their own condition variable and are signalled
- * when their reply is routed, when the role is handed to them, or by
- * rpc_end_shutdown(). */
+ * other waiters sleep on a futex word in their struct rpc_pending and are
+ * woken when their reply is routed, when the role is handed to them, or
+ * by rpc_end_shutdown() (see rpc_internal.h). */
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -247,16 +246,13 @@ static const struct rpc_limits *request_limits(void)
     return &request_lim;
 }
 
-/* Wake callers whose calls route_replies retired (c->mu not held). */
-static void wake_completed(struct rpc_pending **wake, size_t n)
+/* Wake callers whose calls route_replies retired (c->mu not held). Their
+ * completion bit is already set: this only touches the futex words'
+ * addresses, which may be reused stack by now (a harmless spurious wake). */
+static void wake_completed(uint32_t **wake, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        struct rpc_pending *p = wake[i];
-        __atomic_or_fetch(&p->fw, 1, __ATOMIC_RELEASE);
-        rpc_futex_wake(&p->fw);
-        /* Last touch: from here on the caller may return. */
-        __atomic_store_n(&p->pin, 0, __ATOMIC_RELEASE);
-    }
+    for (size_t i = 0; i < n; i++)
+        rpc_futex_wake(wake[i]);
 }
 
 /* Route every complete reply in the receive buffer to its call (dropping
@@ -269,7 +265,7 @@ static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
 {
     struct rpc_rbuf *rb = &s->st.rb;
     bool mine = false, locked = false;
-    struct rpc_pending *wake[64]; /* completed calls to wake after unlock */
+    uint32_t *wake[64]; /* futex words of completed calls to wake */
     size_t nwake = 0;
     for (;;) {
         const uint8_t *msg;
@@ -305,18 +301,20 @@ static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
         }
         struct rpc_pending *p = rpc_pending_find_locked(c, m.msgid);
         if (p && p->sock == s && !p->done) {
-            if (p != me) {
+            if (p != me && p->waiting) {
                 /* Retire the call entirely so that its caller can return
                  * without taking c->mu again (see rpc_internal.h). Our own
                  * call holds a reference on s, so this one is not last. */
                 rpc_pending_remove_locked(c, p);
                 s->refs--;
                 p->sock_released = true;
-                __atomic_store_n(&p->pin, 1, __ATOMIC_RELAXED);
-                wake[nwake++] = p;
+                wake[nwake++] = &p->fw;
             } else {
+                /* Our own reply, or a caller still sending (it may be
+                 * the flusher writing others' bytes to s) or in on_wait:
+                 * it finds `done` under c->mu and cleans up itself. */
                 s->npending--;
-                mine = true;
+                mine = p == me;
             }
             if (prc < 0) {
                 p->rc = ERR_PROTO;
@@ -332,6 +330,11 @@ static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
                 p->reply_len = len;
             }
             p->done = true;
+            if (p->sock_released) {
+                /* The last write to *p, still under c->mu (see
+                 * rpc_internal.h): its caller may return once it sees it. */
+                __atomic_or_fetch(&p->fw, 1, __ATOMIC_RELEASE);
+            }
         } else {
             log_trace("RPC", -1, "dropping reply for abandoned msgid %u",
                       (unsigned)m.msgid);
@@ -629,9 +632,6 @@ int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
                 pthread_mutex_unlock(&c->mu);
             }
         }
-        /* A reader that completed us may still be waking us. */
-        while (__atomic_load_n(&p.pin, __ATOMIC_ACQUIRE))
-            sched_yield();
     }
     obuf_free(&ob);
     rpc_pool_put(c);

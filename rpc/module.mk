@@ -11,6 +11,9 @@ $(eval $(call unit_test,test_rpc_hostile,rpc/tests/test_rpc_hostile.c rpc/tests/
 #   make fuzz-ci    run it for FUZZ_TIME seconds on a generated seed corpus
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
+# Wall-clock seconds one input may take. Generous: on a loaded machine a
+# 10 s limit produced a false "timeout" (the input runs in <0.4 s).
+FUZZ_UNIT_TIMEOUT ?= 60
 RPC_FUZZ_DIR := $(BUILD)/fuzz
 RPC_FUZZ_SRCS := rpc/scan.c rpc/wire.c rpc/rbuf.c rpc/codec_dec.c \
                  rpc/codec_pack.c common/buf.c common/err.c
@@ -39,6 +42,6 @@ fuzz-ci: $(RPC_FUZZ_DIR)/fuzz_wire $(RPC_FUZZ_DIR)/gen_seeds
 	@mkdir -p $(RPC_FUZZ_DIR)/seeds $(RPC_FUZZ_DIR)/corpus
 	$(RPC_FUZZ_DIR)/gen_seeds $(RPC_FUZZ_DIR)/seeds
 	$(RPC_FUZZ_DIR)/fuzz_wire -max_total_time=$(FUZZ_TIME) \
-	    -rss_limit_mb=2048 -max_len=16384 -timeout=10 \
+	    -rss_limit_mb=2048 -max_len=16384 -timeout=$(FUZZ_UNIT_TIMEOUT) \
 	    -artifact_prefix=$(RPC_FUZZ_DIR)/ \
 	    $(RPC_FUZZ_DIR)/corpus $(RPC_FUZZ_DIR)/seeds

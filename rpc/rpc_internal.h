@@ -53,6 +53,10 @@
  * connection) that is still running after this long gets the reader role
  * moved to another thread by the server's monitor. */
 #define RPC_BORROW_NS 1000000ull
+/* A non-inline method whose handler was seen blocking (the monitor had
+ * to move the reader role, or a pool run took over RPC_BORROW_NS) goes
+ * straight to a pool thread for this long; then it is borrowed again. */
+#define RPC_SLOW_HINT_NS 1000000000ull
 /* The monitor ticks every RPC_BORROW_NS while requests run, and sleeps
  * for good after this many idle ticks (so steady traffic never pays for
  * waking it). */
@@ -319,12 +323,17 @@ struct rpc_csock {
  * conn->mu. Ordinary wake-ups ("take the reader role", "your socket
  * failed", "your end was shut down") add 2 to fw under conn->mu and the
  * caller re-checks under the lock. The common one, "your reply is here",
- * is done by the reader without the caller ever needing the lock again:
- * under conn->mu it fills the reply, unregisters the call and drops its
- * socket reference (sock_released) and sets pin; after unlocking it sets
- * bit 0 of fw, wakes the futex and clears pin. The caller sees bit 0 and
- * returns - but only once pin is 0, since until then the reader still
- * touches this struct. */
+ * is done by the reader without the caller ever needing the lock again,
+ * but only for a caller asleep on fw (`waiting`: it is past its send, so
+ * it no longer uses its socket): under conn->mu the reader fills the
+ * reply, unregisters the call and drops its socket reference
+ * (sock_released) and sets bit 0 of fw - its last access to the struct,
+ * still under the lock, so a caller that leaves through the locked path
+ * (woken by a kick meanwhile) can never see a late write to its reused
+ * stack. After unlocking the reader only wakes the futex. The caller sees
+ * bit 0 and returns at once. The FUTEX_WAKE may hit a dead stack slot: a
+ * spurious wake-up for whatever lives there now, which every futex user
+ * tolerates (glibc's own unlock-then-wake has the same property). */
 #define RPC_PENDING_INLINE 512
 struct rpc_pending {
     uint32_t msgid;
@@ -333,7 +342,6 @@ struct rpc_pending {
     struct rpc_conn *conn;
     struct rpc_csock *sock;
     uint32_t fw;                 /* futex word (atomic), see above */
-    uint32_t pin;                /* atomic: a reader is still waking us */
     bool done;                   /* reply attached or failed (conn->mu) */
     bool waiting;                /* asleep on fw (conn->mu) */
     bool sock_released;          /* unregistered + sock ref dropped by the
@@ -410,6 +418,7 @@ struct rpc_req {
     struct rpc_sconn *conn;
     const struct rpc_method *m;
     void *svc;
+    uint64_t *slow;      /* the method's slow hint (see rpc_service) */
     struct rpc_msg msg;  /* spans point into base */
     uint8_t *base;       /* owned bytes */
 };
@@ -425,6 +434,9 @@ struct rpc_sconn {
      * take the reader role away (clearing `borrowed`). */
     bool borrowed;
     uint64_t borrow_ns;
+    /* Replies batched by the reader role, not yet sent. Belongs to the
+     * role: when the monitor moves the role, the new holder sends them. */
+    struct buf out;
     struct rpc_sconn *bnext, **bprev; /* srv->borrowed */
     pthread_cond_t cond;
     struct rpc_sconn *next, **prev; /* srv->conns */
@@ -436,13 +448,16 @@ struct rpc_service {
     void *svc;
     const struct rpc_method *methods;
     size_t n;
+    /* Per method (atomic): clock_now_ns() until which the handler counts
+     * as blocking (RPC_SLOW_HINT_NS); owned. */
+    uint64_t *slow;
 };
 
 #define RPC_MAX_SERVICES 32
 
 /* Per-thread scratch of a server thread. */
 struct rpc_wctx {
-    struct buf out; /* replies being built / batched */
+    struct buf out; /* the reply of a request run by this thread */
 };
 
 struct rpc_worker {
@@ -510,10 +525,11 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w);
 void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w);
 void rpc_req_free(struct rpc_req *r);
 
-/* server.c: look up "Service.Method" (not NUL-terminated). */
+/* server.c: look up "Service.Method" (not NUL-terminated); *slow gets
+ * the method's slow hint word. */
 const struct rpc_method *rpc_server_lookup(struct rpc_server *s,
                                            const uint8_t *name, size_t len,
-                                           void **svc);
+                                           void **svc, uint64_t **slow);
 
 /* Atomics shorthands. */
 #define RPC_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)

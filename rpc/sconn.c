@@ -8,15 +8,18 @@
  *   - unknown method: an ENOMETHOD reply;
  *   - RPC_INLINE method: run right here; replies of a batch of requests
  *     read together go out in one send;
- *   - other methods: if more requests are buffered, the request goes to
- *     a pool thread and reading continues; if it is the last one read,
- *     the reader runs it itself ("borrows" the connection), and the
- *     server's monitor thread hands the reader role to a pool thread if
- *     the handler is still running after RPC_BORROW_NS (1 ms). Fast
- *     handlers therefore cost no thread hand-off (a no-op call is as fast
- *     as an inline one), and a blocking handler holds up the requests
- *     behind it on its connection for at most a couple of milliseconds;
- *     it never stalls other connections. */
+ *   - other methods: the reader runs the handler itself ("borrows" the
+ *     connection) and the server's monitor thread hands the reader role
+ *     to a pool thread if the handler is still running after
+ *     RPC_BORROW_NS (1 ms); the new reader first sends the replies
+ *     batched so far (they belong to the role, not to the thread). A
+ *     method seen blocking like that is marked slow for RPC_SLOW_HINT_NS
+ *     and meanwhile goes straight to a pool thread. Fast handlers thus
+ *     cost no thread hand-off (a no-op call is as fast as an inline one
+ *     and a batch of them is answered with one send), and a blocking
+ *     handler holds up the requests behind it on its connection for at
+ *     most a couple of milliseconds, about once per RPC_SLOW_HINT_NS; it
+ *     never stalls other connections. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +37,7 @@ struct rpc_sconn *rpc_sconn_new_locked(struct rpc_server *s, int fd)
     c->read_job.kind = RPC_JOB_READ;
     c->srv = s;
     rpc_stream_init(&c->st, fd, &s->lim);
+    buf_init(&c->out);
     c->refs = 1; /* the reader role */
     pthread_cond_init(&c->cond, NULL);
     c->next = s->conns;
@@ -48,6 +52,7 @@ struct rpc_sconn *rpc_sconn_new_locked(struct rpc_server *s, int fd)
 static void sconn_free(struct rpc_sconn *c)
 {
     rpc_stream_destroy(&c->st);
+    buf_free(&c->out);
     pthread_cond_destroy(&c->cond);
     free(c);
 }
@@ -164,11 +169,27 @@ static void run_handler(struct rpc_server *s, const struct rpc_method *meth,
         out->len = start;
 }
 
+/* A handler took long enough to block other requests: send this method
+ * to pool threads for a while. */
+static void mark_slow(uint64_t *slow, uint64_t now)
+{
+    RPC_STORE(slow, now + RPC_SLOW_HINT_NS);
+}
+
+static bool is_slow(const uint64_t *slow, uint64_t now)
+{
+    return RPC_LOAD(slow) > now;
+}
+
 void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w)
 {
     struct buf *out = &w->out;
     buf_clear(out);
+    uint64_t t0 = clock_now_ns();
     run_handler(r->conn->srv, r->m, r->svc, &r->msg, out);
+    uint64_t t1 = clock_now_ns();
+    if (t1 - t0 >= RPC_BORROW_NS)
+        mark_slow(r->slow, t1); /* still blocking: keep it off readers */
     flush(r->conn, out); /* on failure the stream is already killed */
     rpc_req_free(r);
 }
@@ -240,8 +261,10 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
 {
     struct rpc_server *s = c->srv;
     struct rpc_rbuf *rb = &c->st.rb;
-    struct buf *out = &w->out;
-    buf_clear(out);
+    struct buf *out = &c->out; /* the role's batch */
+    /* Replies a previous holder batched before its handler blocked. */
+    if (flush(c, out) < 0)
+        goto dead;
     for (;;) {
         const uint8_t *msg;
         size_t len;
@@ -274,8 +297,9 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             continue;
         }
         void *svc = NULL;
+        uint64_t *slow = NULL;
         const struct rpc_method *meth =
-            rpc_server_lookup(s, m.method, m.method_len, &svc);
+            rpc_server_lookup(s, m.method, m.method_len, &svc, &slow);
         if (!meth) {
             if (m.type == RPC_MSG_REQUEST)
                 rpc_wire_append_error(out, m.msgid, ERR_NOMETHOD);
@@ -294,15 +318,16 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         uint8_t *base;
         const uint8_t *dmsg;
         rpc_rbuf_detach(rb, len, &base, &dmsg);
-        if (rpc_rbuf_buffered(rb) > 0) {
-            /* More requests are waiting behind this one: run it on a
-             * pool thread so they all start now. */
+        uint64_t now = clock_now_ns();
+        if (is_slow(slow, now)) {
+            /* Known to block: a pool thread runs it, we keep reading. */
             struct rpc_req *req = xmalloc(sizeof(*req));
             req->job.kind = RPC_JOB_RUN;
             req->job.next = NULL;
             req->conn = c;
             req->m = meth;
             req->svc = svc;
+            req->slow = slow;
             req->base = base;
             rpc_wire_parse(dmsg, len, &req->msg); /* same bytes: succeeds */
             pthread_mutex_lock(&s->mu);
@@ -312,21 +337,16 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             rpc_pool_submit(s, &req->job);
             continue;
         }
-        /* The last request read: run it here, "borrowing" the reader
-         * role; the monitor moves reading to another thread if the handler
-         * is still running after RPC_BORROW_NS. Fast handlers thus cost no
-         * thread hand-off at all. */
+        /* Run it here, "borrowing" the reader role; the monitor moves
+         * reading (and `out`) to another thread if the handler is still
+         * running after RPC_BORROW_NS. */
         struct rpc_msg dm;
         rpc_wire_parse(dmsg, len, &dm);
-        if (flush(c, out) < 0) { /* earlier replies must not wait on it */
-            free(base);
-            break;
-        }
         pthread_mutex_lock(&s->mu);
         c->refs++; /* ours, in case the role moves and the conn dies */
         c->inflight++;
         c->borrowed = true;
-        c->borrow_ns = clock_now_ns();
+        c->borrow_ns = now;
         c->bnext = s->borrowed;
         c->bprev = &s->borrowed;
         if (s->borrowed)
@@ -337,7 +357,9 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             pthread_cond_signal(&s->mon_cond);
         pthread_mutex_unlock(&s->mu);
 
-        run_handler(s, meth, svc, &dm, out);
+        struct buf *mine = &w->out;
+        buf_clear(mine);
+        run_handler(s, meth, svc, &dm, mine);
         free(base);
 
         pthread_mutex_lock(&s->mu);
@@ -352,14 +374,17 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         pthread_mutex_unlock(&s->mu);
         if (!still_reader) {
             /* Reading moved on without us: send and leave. */
-            flush(c, out);
+            mark_slow(slow, clock_now_ns());
+            flush(c, mine);
             rpc_sconn_unref(c);
             return;
         }
-        /* The reply waits in `out` and leaves with the next flush. */
+        /* The reply joins the batch and leaves with the next flush. */
+        buf_append(out, mine->data, mine->len);
         if (out->len >= BATCH_FLUSH && flush(c, out) < 0)
             break;
     }
+dead:
     rpc_stream_kill(&c->st);
     buf_clear(out);
     rpc_sconn_unref(c);

@@ -53,6 +53,7 @@ int rpc_server_add_service(struct rpc_server *s, const char *service,
     sv->svc = svc;
     sv->methods = methods;
     sv->n = n_methods;
+    sv->slow = xcalloc(n_methods ? n_methods : 1, sizeof(*sv->slow));
     /* Publish: lookups read the array without a lock. */
     RPC_STORE(&s->n_services, n + 1);
 out:
@@ -62,7 +63,7 @@ out:
 
 const struct rpc_method *rpc_server_lookup(struct rpc_server *s,
                                            const uint8_t *name, size_t len,
-                                           void **svc)
+                                           void **svc, uint64_t **slow)
 {
     const uint8_t *dot = memrchr(name, '.', len);
     if (!dot)
@@ -79,6 +80,7 @@ const struct rpc_method *rpc_server_lookup(struct rpc_server *s,
             const struct rpc_method *m = &sv->methods[k];
             if (strlen(m->name) == mlen && memcmp(m->name, mname, mlen) == 0) {
                 *svc = sv->svc;
+                *slow = &sv->slow[k];
                 return m;
             }
         }
@@ -239,8 +241,10 @@ void rpc_server_close(struct rpc_server *s)
         log_error("RPC", -1, "server close: %zu connections leaked",
                   s->n_conns);
     size_t n = RPC_LOAD(&s->n_services);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(s->services[i].name);
+        free(s->services[i].slow);
+    }
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->svc_mu);
     pthread_cond_destroy(&s->mon_cond);

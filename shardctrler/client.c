@@ -2,6 +2,7 @@
  * server in order until one answers as leader and sleeps 100 ms after each
  * full round; it adds a client id and a per-request seq so Join, Leave and
  * Move take effect once however often they are retried. */
+/* SOLUTION FILE */
 #include <stdlib.h>
 #include <string.h>
 

@@ -107,6 +107,7 @@ static void sc_config_put_group(struct sc_config *c, const struct sc_group *g)
     c->ngroups++;
 }
 
+/* SOLUTION BEGIN */
 void sc_config_rebalance(struct sc_config *c)
 {
     int n = c->ngroups;
@@ -206,6 +207,34 @@ int sc_config_move(struct sc_config *c, int shard, int gid)
     c->num++;
     return 0;
 }
+/* SOLUTION STUB
+// Lab 5A: the next configuration after Join/Leave/Move (contracts in
+// sc_config.h). Rebalance deterministically with as few moves as
+// possible: every replica must compute the same configuration.
+void sc_config_rebalance(struct sc_config *c)
+{
+    (void)c;
+}
+
+int sc_config_join(struct sc_config *c, const struct sc_group *groups, int n)
+{
+    (void)c, (void)groups, (void)n;
+    return 0;
+}
+
+int sc_config_leave(struct sc_config *c, const int *gids, int n)
+{
+    (void)c, (void)gids, (void)n;
+    return 0;
+}
+
+int sc_config_move(struct sc_config *c, int shard, int gid)
+{
+    (void)c, (void)shard, (void)gid;
+    return 0;
+}
+*/
+/* SOLUTION END */
 
 void sc_config_pack(msgpack_packer *pk, const struct sc_config *c)
 {

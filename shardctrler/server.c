@@ -1,6 +1,7 @@
 /* server.c - the shard controller replica (see shardctrler.h): RPC
  * handlers that submit commands through the rsm layer, and the rsm
  * callbacks that apply them to the configuration history. */
+/* SOLUTION FILE */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * after a round sleep 100 ms and ask the controller for the latest
  * configuration), plus a client id and per-request seq for at-most-once
  * Put/Append, and a remembered leader per group. */
+/* SOLUTION FILE */
 #include <stdlib.h>
 #include <string.h>
 

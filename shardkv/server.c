@@ -2,6 +2,7 @@
  * commands applied through the rsm layer (client ops, configuration
  * changes, shard installs and deletes), snapshots, the controller poller
  * and the migration pusher. */
+/* SOLUTION FILE */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,13 @@ struct skv_server {
     struct sc_config cur;  /* the configuration the group is in */
     struct sc_config prev; /* the one before (for logs and status) */
     struct shard shards[SC_NSHARDS];
+    /* Per shard: the Raft term in which this replica, as leader, put an
+     * install of the shard (for cur) into the log; 0: none. Such an entry
+     * stays in the log while the term lasts, so a retried Install waits
+     * for it instead of appending another copy of the data (a large shard
+     * can take longer than one rsm wait to commit, and each copy would
+     * make the next commit slower still). */
+    int64_t install_term[SC_NSHARDS];
     struct end_cache_entry *ends;
     size_t nends;
     uint64_t installs_sent, installs_received, deletes;
@@ -78,6 +86,7 @@ static void apply_config_locked(struct skv_server *kv,
 {
     if (next->num != kv->cur.num + 1 || !settled_locked(kv))
         return; /* a duplicate, or submitted against an older state */
+    memset(kv->install_term, 0, sizeof(kv->install_term));
     for (int s = 0; s < SC_NSHARDS; s++) {
         struct shard *sh = &kv->shards[s];
         int was = kv->cur.shards[s], will = next->shards[s];
@@ -263,6 +272,7 @@ static void apply_install(struct skv_server *kv, const msgpack_object *a,
             installed++;
         }
         kv->installs_received += (uint64_t)installed;
+        pthread_cond_broadcast(&kv->cond); /* Install handlers waiting */
     }
     pthread_mutex_unlock(&kv->mu);
     /* Merge the table while still inside this entry's application, so
@@ -753,6 +763,15 @@ static int h_put_append(void *svc, const msgpack_object *args,
     return 0;
 }
 
+static bool shards_pulling_locked(const struct skv_server *kv,
+                                  const int *shards, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (kv->shards[shards[i]].state == SKV_PULLING)
+            return true;
+    return false;
+}
+
 /* Another group pushes shards of configuration n to us. */
 static int h_install(void *svc, const msgpack_object *args,
                      msgpack_packer *reply)
@@ -766,17 +785,39 @@ static int h_install(void *svc, const msgpack_object *args,
     int shards[SC_NSHARDS];
     if (d.err || num < 0 || decode_shards(items, n, shards))
         return ERR_BADARGS;
+    int64_t term = 0;
+    bool leader = false;
+    raft_get_state(rsm_raft(kv->rsm), &term, &leader);
     int err;
     pthread_mutex_lock(&kv->mu);
-    bool need = false;
+    bool need = false, pending = false;
     if (num < kv->cur.num) {
         err = ERR_OK; /* we moved past num: we had to have them */
     } else if (num > kv->cur.num) {
         err = ERR_NOT_READY;
     } else {
         err = ERR_OK;
-        for (uint32_t i = 0; i < n; i++)
-            need = need || kv->shards[shards[i]].state == SKV_PULLING;
+        for (uint32_t i = 0; i < n; i++) {
+            if (kv->shards[shards[i]].state != SKV_PULLING)
+                continue;
+            if (leader && kv->install_term[shards[i]] == term)
+                pending = true; /* our entry is in the log already */
+            else
+                need = true;
+        }
+        for (uint32_t i = 0; need && leader && i < n; i++)
+            kv->install_term[shards[i]] = term;
+    }
+    if (!need && pending) {
+        /* A retry of a push whose entry we appended in this term: wait
+         * for that entry to be applied rather than append another. */
+        uint64_t deadline = clock_now_ns() + RSM_WAIT_MAX_MS * 1000000ull;
+        while (!kv->dead && kv->cur.num == num &&
+               shards_pulling_locked(kv, shards, n) &&
+               clock_cond_wait_until(&kv->cond, &kv->mu, deadline) == 0)
+            ;
+        if (kv->cur.num == num && shards_pulling_locked(kv, shards, n))
+            err = ERR_NOT_READY; /* the sender retries a little later */
     }
     pthread_mutex_unlock(&kv->mu);
     if (need) {

@@ -4,7 +4,8 @@
 #   deps.sh packages   print the package names
 #   deps.sh install    install the missing ones (root or passwordless sudo)
 set -u
-PKGS="build-essential pkg-config libmsgpack-dev libcmocka-dev python3 python3-msgpack"
+# clang + libclang-rt-14-dev (libFuzzer runtime, Debian 12 name): make fuzz-ci.
+PKGS="build-essential pkg-config libmsgpack-dev libcmocka-dev python3 python3-msgpack clang libclang-rt-14-dev"
 
 have_all() {
   command -v pkg-config >/dev/null 2>&1 || return 1

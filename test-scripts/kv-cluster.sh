@@ -14,7 +14,8 @@
 # Environment (read by `start`, remembered for the other commands):
 #   KV_DIR           cluster directory: pids, logs, data  (/tmp/kv-cluster-$UID)
 #   KV_N             number of servers                    (3)
-#   KV_PORT          first port; servers use KV_PORT..KV_PORT+N-1  (7410)
+#   KV_PORT          first port; servers use KV_PORT..KV_PORT+N-1  (7410;
+#                    "auto": a random free range)
 #   KV_HOST          address to bind                      (127.0.0.1)
 #   KV_BIN           directory holding kvserver and kvcli (build/release/bin)
 #   KV_MAXRAFTSTATE  snapshot threshold in bytes          (kvserver default)
@@ -127,6 +128,20 @@ start)
             done
             exit 0
         ) || exit 1
+    fi
+    if [ "$KV_PORT" = auto ]; then
+        # A random range of KV_N free ports (tests and benchmarks that may
+        # run next to another cluster), below Linux's ephemeral range
+        # (32768-60999), where other programs' outgoing connections could
+        # take a port between this check and the servers' bind.
+        for _ in $(seq 1 50); do
+            KV_PORT=$((10000 + RANDOM % 20000))
+            busy=0
+            for ((i = 0; i < KV_N; i++)); do
+                port_busy $((KV_PORT + i)) && { busy=1; break; }
+            done
+            ((busy)) || break
+        done
     fi
     for ((i = 0; i < KV_N; i++)); do
         port_busy $((KV_PORT + i)) && die "port $((KV_PORT + i)) is in use (set KV_PORT)"

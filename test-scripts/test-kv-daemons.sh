@@ -26,14 +26,7 @@ for b in kvserver kvcli kv-histcheck; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kv-daemons-XXXXXX")
-export KV_DIR=$WORK/cluster KV_BIN=$BIN KV_N=3
-# A free range of 3 ports.
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 1 50); do
-    KV_PORT=$((20000 + RANDOM % 20000))
-    port_busy $KV_PORT || port_busy $((KV_PORT + 1)) || port_busy $((KV_PORT + 2)) || break
-done
-export KV_PORT
+export KV_DIR=$WORK/cluster KV_BIN=$BIN KV_N=3 KV_PORT=auto
 CLUSTER="$ROOT/test-scripts/kv-cluster.sh"
 status=1
 cleanup() {

@@ -12,13 +12,7 @@ case "$BIN" in /*) ;; *) BIN=$PWD/$BIN ;; esac
 SECS=${BENCH_KV_SECONDS:-3}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-kv-XXXXXX")
-export KV_DIR=$WORK/cluster KV_BIN=$BIN KV_N=3
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for _ in $(seq 1 50); do
-    KV_PORT=$((20000 + RANDOM % 20000))
-    port_busy $KV_PORT || port_busy $((KV_PORT + 1)) || port_busy $((KV_PORT + 2)) || break
-done
-export KV_PORT
+export KV_DIR=$WORK/cluster KV_BIN=$BIN KV_N=3 KV_PORT=auto
 trap '"$ROOT/test-scripts/kv-cluster.sh" stop >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 echo "== daemons: 3 kvserver processes on loopback, file-backed persister ($KV_DIR)"

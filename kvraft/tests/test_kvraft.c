@@ -1,4 +1,4 @@
-/* test_kvraft.c - unit tests for kvraft/: the command and snapshot codecs,
+/* test_kvraft.c - unit tests for kvraft/: the command and map codecs,
  * and a 3-server cluster over plain loopback TCP (no fault injection):
  * operations, leader failover, and restart from the persisters with
  * snapshots, the dedup table surviving it. */
@@ -25,8 +25,7 @@ static void test_op_codec(void **state)
 {
     (void)state;
     struct kv_op op = {.type = KV_OP_APPEND, .key = "k\0ey", .klen = 4,
-                       .val = "value", .vlen = 5, .client = UINT64_MAX,
-                       .seq = 77};
+                       .val = "value", .vlen = 5};
     struct buf b = BUF_INIT;
     kv_op_encode(&op, &b);
     msgpack_unpacked u;
@@ -38,11 +37,10 @@ static void test_op_codec(void **state)
     assert_memory_equal(out.key, "k\0ey", 4);
     assert_int_equal(out.vlen, 5);
     assert_memory_equal(out.val, "value", 5);
-    assert_true(out.client == UINT64_MAX);
-    assert_int_equal(out.seq, 77);
     msgpack_unpacked_destroy(&u);
-    /* Small: these bytes are what maxraftstate counts. */
-    assert_true(b.len < 40);
+    /* Small: these bytes (plus rsm's envelope) are what maxraftstate
+     * counts. */
+    assert_true(b.len <= 20);
 
     /* Garbage and truncation are rejected, not trusted. */
     msgpack_unpacked_init(&u);
@@ -58,46 +56,37 @@ static void test_snapshot_codec(void **state)
 {
     (void)state;
     struct kv_map *m = kv_map_new();
-    struct kv_dedup *d = kv_dedup_new();
     char k[16];
     for (int i = 0; i < 100; i++) {
         int n = snprintf(k, sizeof k, "k%d", i);
         kv_map_put(m, k, (size_t)n, k, (size_t)n);
-        kv_dedup_record(d, (uint64_t)i * 1000003u, (uint64_t)i + 1, NULL, 0);
     }
     struct buf b = BUF_INIT;
-    kv_snapshot_encode(m, d, 1234, &b);
+    kv_snapshot_encode(m, &b);
 
     struct kv_map *m2 = kv_map_new();
-    struct kv_dedup *d2 = kv_dedup_new();
-    int64_t idx = 0;
-    assert_int_equal(kv_snapshot_decode(b.data, b.len, m2, d2, &idx), 0);
-    assert_int_equal(idx, 1234);
+    kv_map_put(m2, "stale", 5, "x", 1);
+    assert_int_equal(kv_snapshot_decode(b.data, b.len, m2), 0);
     assert_int_equal(kv_map_count(m2), 100);
-    assert_int_equal(kv_dedup_count(d2), 100);
     for (int i = 0; i < 100; i++) {
         int n = snprintf(k, sizeof k, "k%d", i);
         assert_string_equal(kv_map_get(m2, k, (size_t)n, NULL), k);
-        assert_int_equal(kv_dedup_find(d2, (uint64_t)i * 1000003u)->seq,
-                         i + 1);
     }
-    assert_int_equal(kv_snapshot_decode(b.data, b.len / 2, m2, d2, &idx),
-                     ERR_CORRUPT);
+    /* Corrupt input leaves the map as it was. */
+    assert_int_equal(kv_snapshot_decode(b.data, b.len / 2, m2), ERR_CORRUPT);
+    assert_int_equal(kv_map_count(m2), 100);
 
-    /* One key and one client: far below TestSnapshotSize4B's 500 bytes. */
+    /* One key: far below TestSnapshotSize4B's 500 bytes even with rsm's
+     * index and dedup table around it. */
     kv_map_clear(m);
-    kv_dedup_clear(d);
     kv_map_put(m, "x", 1, "1", 1);
-    kv_dedup_record(d, UINT64_MAX, 800, NULL, 0);
     buf_clear(&b);
-    kv_snapshot_encode(m, d, 1000000, &b);
-    assert_true(b.len < 40);
+    kv_snapshot_encode(m, &b);
+    assert_true(b.len < 10);
 
     buf_free(&b);
     kv_map_free(m);
-    kv_dedup_free(d);
     kv_map_free(m2);
-    kv_dedup_free(d2);
 }
 
 /* ---- a real cluster --------------------------------------------------------- */
@@ -240,30 +229,6 @@ static void test_cluster_failover(void **state)
     cluster_free(c);
 }
 
-struct raw_append {
-    const char *k, *v;
-    uint64_t c, s;
-};
-
-static int enc_raw(msgpack_packer *pk, const void *p)
-{
-    const struct raw_append *a = p;
-    msgpack_pack_map(pk, 4);
-    rpc_pack_kv_cstr(pk, "k", a->k);
-    rpc_pack_kv_cstr(pk, "v", a->v);
-    rpc_pack_kv_u64(pk, "c", a->c);
-    rpc_pack_kv_u64(pk, "s", a->s);
-    return 0;
-}
-
-static int dec_err(const msgpack_object *o, void *out)
-{
-    struct rpc_dec d;
-    rpc_dec_init(&d, o);
-    *(char **)out = rpc_dec_strdup(&d, "e");
-    return d.err;
-}
-
 /* With a small maxraftstate, state is snapshotted and Raft's log trimmed;
  * after every server restarts, data and the dedup table are back, so a
  * retransmitted Append with an old seq is not applied twice. */
@@ -293,19 +258,12 @@ static void test_cluster_snapshot_restart(void **state)
         start_server(c, i);
     expect(ck, "k", before);
 
-    /* A stale retransmission of the clerk's first Append (seq 1). */
-    struct raw_append ra = {"k", "DUP", kv_clerk_id(ck), 1};
-    bool answered = false;
-    for (int k = 0; k < 200 && !answered; k++) {
-        char *e = NULL;
-        int rc = rpc_call(c->client_ends[k % N], "KVServer.Append", enc_raw,
-                          &ra, dec_err, &e);
-        answered = rc == 0 && strcmp(e, "OK") == 0;
-        free(e);
-        if (!answered)
-            clock_sleep_ms(20);
-    }
-    assert_true(answered);
+    /* A stale retransmission of the clerk's first Append (seq 1): a
+     * second clerk with the same id starts again at seq 1. It must be
+     * answered OK from the restored dedup table, not applied. */
+    struct kv_clerk *stale = kv_clerk_new(c->client_ends, N, kv_clerk_id(ck));
+    assert_int_equal(kv_clerk_append(stale, "k", "DUP"), 0);
+    kv_clerk_free(stale);
     expect(ck, "k", before);
     free(before);
 

@@ -20,12 +20,12 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "labs/kvraft/config.h"
+#include "labs/kvsrv/kvtest.h"
 #include "labs/porcupine/porcupine.h"
 #include "labs/tester/tester.h"
 
 #define fatalf tester_fatalf
 
-#define LINEARIZABILITY_CHECK_TIMEOUT_MS 1000
 #define ELECTION_TIMEOUT_MS KV4_ELECTION_TIMEOUT_MS
 
 static void sleep_ms(uint64_t ms) { clock_sleep_ms(ms); }
@@ -91,54 +91,6 @@ static void check(struct kv4cfg *cfg, struct kv4_client *ck, const char *key,
     if (strcmp(v, value) != 0)
         fatalf("Get(%s): expected:\n%s\nreceived:\n%s", key, value, v);
     free(v);
-}
-
-/* The last occurrence of needle in hay, or NULL. */
-static const char *last_index(const char *hay, const char *needle)
-{
-    const char *last = NULL;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        last = p;
-    return last;
-}
-
-/* check that for a specific client all known appends are present in a
- * value, and in order */
-static void check_clnt_appends(int clnt, const char *v, int count)
-{
-    const char *lastoff = NULL;
-    char wanted[64];
-    for (int j = 0; j < count; j++) {
-        snprintf(wanted, sizeof wanted, "x %d %d y", clnt, j);
-        const char *off = strstr(v, wanted);
-        if (!off)
-            fatalf("%d missing element %s in Append result %s", clnt, wanted,
-                   v);
-        if (last_index(v, wanted) != off)
-            fatalf("duplicate element %s in Append result", wanted);
-        if (lastoff && off <= lastoff)
-            fatalf("wrong order for element %s in Append result", wanted);
-        lastoff = off;
-    }
-}
-
-/* check that all known appends are present in a value, and are in order
- * for each concurrent client. */
-static void check_concurrent_appends(const char *v, const int *counts,
-                                     int nclients)
-{
-    for (int i = 0; i < nclients; i++)
-        check_clnt_appends(i, v, counts[i]);
-}
-
-static void check_linearizable(struct porcupine_history *log)
-{
-    size_t n = 0;
-    const struct porcupine_op *ops = porcupine_history_ops(log, &n);
-    if (porcupine_check_report(&porcupine_kv_model, ops, n,
-                               LINEARIZABILITY_CHECK_TIMEOUT_MS) ==
-        PORCUPINE_ILLEGAL)
-        fatalf("history is not linearizable");
 }
 
 /* ---- spawn_clients_and_wait ---------------------------------------------- */
@@ -341,7 +293,7 @@ static void generic_test(const char *part, int nclients, int nservers,
             snprintf(key, sizeof key, "%d", c);
             char *v = op_get(cfg, ck, key, g.log, 0);
             if (!randomkeys)
-                check_clnt_appends(c, v, runs[c].j);
+                kvtest_check_clnt_appends(c, v, runs[c].j);
             free(v);
         }
 
@@ -362,7 +314,7 @@ static void generic_test(const char *part, int nclients, int nservers,
         }
     }
 
-    check_linearizable(g.log);
+    kvtest_check_linearizable(g.log);
     kv4cfg_end(cfg);
     free(threads);
     free(runs);
@@ -398,7 +350,7 @@ static void generic_test_speed(const char *part, int64_t maxraftstate)
     v = kv_clerk_get(ck->ck, "x", NULL);
     if (!v)
         fatalf("Get: clerk shut down");
-    check_clnt_appends(0, v, NUM_OPS);
+    kvtest_check_clnt_appends(0, v, NUM_OPS);
     free(v);
 
     /* heartbeat interval should be ~ 100 ms; require at least 3 ops per */
@@ -463,7 +415,7 @@ static void test_unreliable_one_key4a(void)
     for (int i = 0; i < NCLIENT; i++)
         counts[i] = upto;
     char *vx = op_get(cfg, ck, "k", NULL, -1);
-    check_concurrent_appends(vx, counts, NCLIENT);
+    kvtest_check_concurrent_appends(vx, counts, NCLIENT);
     free(vx);
     kv4cfg_end(cfg);
     kv4cfg_cleanup(cfg);

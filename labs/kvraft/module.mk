@@ -5,7 +5,7 @@
 #   make test-kv-daemons    real kvserver processes: SIGKILL the leader
 #                           under load, restart it, check the history
 #   build/release/tests/lab4 --list | [--seed N] TestName...
-LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c
+LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c labs/kvsrv/kvtest.c
 LAB4_LIBS := labtester labnet porcupine kvraft kvsrv raft rpc common
 LAB4_BIN := $(BUILD)/tests/lab4
 KV4_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)

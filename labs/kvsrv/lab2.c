@@ -32,12 +32,12 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "labs/kvsrv/config.h"
+#include "labs/kvsrv/kvtest.h"
 #include "labs/porcupine/porcupine.h"
 #include "labs/tester/tester.h"
 
 #define fatalf tester_fatalf
 
-#define LINEARIZABILITY_CHECK_TIMEOUT_MS 1000
 #define MIB (1u << 20)
 
 static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
@@ -102,51 +102,6 @@ static char *op_append(struct kv2cfg *cfg, struct kv2_client *c,
 static bool in_history(const char *ov, const char *nv)
 {
     return strstr(nv, ov) != NULL;
-}
-
-/* The last occurrence of needle in hay, or NULL. */
-static const char *last_index(const char *hay, const char *needle)
-{
-    const char *last = NULL;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
-        last = p;
-    return last;
-}
-
-/* Every "x clnt j y" for j < count appears exactly once, in order. */
-static void check_clnt_appends(int clnt, const char *v, int count)
-{
-    const char *lastoff = NULL;
-    char wanted[64];
-    for (int j = 0; j < count; j++) {
-        snprintf(wanted, sizeof wanted, "x %d %d y", clnt, j);
-        const char *off = strstr(v, wanted);
-        if (!off)
-            fatalf("%d missing element %s in Append result %s", clnt, wanted,
-                   v);
-        if (last_index(v, wanted) != off)
-            fatalf("duplicate element %s in Append result", wanted);
-        if (lastoff && off <= lastoff)
-            fatalf("wrong order for element %s in Append result", wanted);
-        lastoff = off;
-    }
-}
-
-static void check_concurrent_appends(const char *v, const int *counts,
-                                     int nclients)
-{
-    for (int i = 0; i < nclients; i++)
-        check_clnt_appends(i, v, counts[i]);
-}
-
-static void check_linearizable(struct porcupine_history *log)
-{
-    size_t n = 0;
-    const struct porcupine_op *ops = porcupine_history_ops(log, &n);
-    if (porcupine_check_report(&porcupine_kv_model, ops, n,
-                               LINEARIZABILITY_CHECK_TIMEOUT_MS) ==
-        PORCUPINE_ILLEGAL)
-        fatalf("history is not linearizable");
 }
 
 /* Random letters, like the Go tests' randValue (owned). */
@@ -277,11 +232,11 @@ static void generic_test(int nclients, bool unreliable, bool randomkeys)
             snprintf(key, sizeof key, "%d", c);
             char *v = op_get(cfg, ck, key, g.log, 0);
             if (!randomkeys)
-                check_clnt_appends(c, v, gcs[c].j);
+                kvtest_check_clnt_appends(c, v, gcs[c].j);
             free(v);
         }
     }
-    check_linearizable(g.log);
+    kvtest_check_linearizable(g.log);
     kv2cfg_end(cfg);
 
     free(th);
@@ -338,7 +293,7 @@ static void test_unreliable_one_key2(void)
     for (int i = 0; i < NCLIENT; i++)
         counts[i] = UPTO;
     char *vx = op_get(cfg, ck, "k", NULL, -1);
-    check_concurrent_appends(vx, counts, NCLIENT);
+    kvtest_check_concurrent_appends(vx, counts, NCLIENT);
     free(vx);
     kv2cfg_end(cfg);
     kv2cfg_cleanup(cfg);

@@ -202,6 +202,30 @@ static void test_rpc_bytes_3b(void)
     rcfg_cleanup(cfg);
 }
 
+/* Start(value) on leader, which must accept it at want_index (the
+ * progressive-failure tests know exactly where it goes). */
+static void start_on_leader(struct rcfg *cfg, int leader, int64_t value,
+                            int64_t want_index)
+{
+    struct rcmd cmd = rcmd_int(value);
+    int64_t index;
+    if (!rcfg_start(cfg, leader, &cmd, &index, NULL))
+        fatalf("leader rejected Start()");
+    if (index != want_index)
+        fatalf("expected index %" PRId64 ", got %" PRId64, want_index,
+               index);
+}
+
+/* With no majority connected, nothing may commit at index during two
+ * election timeouts. */
+static void expect_uncommitted(struct rcfg *cfg, int64_t index)
+{
+    sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
+    int n = rcfg_n_committed(cfg, index, NULL);
+    if (n > 0)
+        fatalf("%d committed but no majority", n);
+}
+
 /* test just failure of followers. */
 static void test_follower_failure_3b(void)
 {
@@ -237,21 +261,9 @@ static void test_follower_failure_3b(void)
     rcfg_disconnect(cfg, (leader2 + 1) % servers);
     rcfg_disconnect(cfg, (leader2 + 2) % servers);
 
-    /* submit a command. */
-    struct rcmd cmd = rcmd_int(104);
-    int64_t index;
-    bool ok = rcfg_start(cfg, leader2, &cmd, &index, NULL);
-    if (!ok)
-        fatalf("leader rejected Start()");
-    if (index != 4)
-        fatalf("expected index 4, got %" PRId64, index);
-
-    sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
-
-    /* check that command 104 did not commit. */
-    int n = rcfg_n_committed(cfg, index, NULL);
-    if (n > 0)
-        fatalf("%d committed but no majority", n);
+    /* submit a command: accepted at index 4, but it must not commit. */
+    start_on_leader(cfg, leader2, 104, 4);
+    expect_uncommitted(cfg, 4);
 
     rcfg_end(cfg);
     rcfg_cleanup(cfg);
@@ -284,12 +296,8 @@ static void test_leader_failure_3b(void)
     for (int i = 0; i < servers; i++)
         rcfg_start(cfg, i, &cmd, NULL, NULL);
 
-    sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
-
     /* check that command 104 did not commit. */
-    int n = rcfg_n_committed(cfg, 4, NULL);
-    if (n > 0)
-        fatalf("%d committed but no majority", n);
+    expect_uncommitted(cfg, 4);
 
     rcfg_end(cfg);
     rcfg_cleanup(cfg);
@@ -343,19 +351,8 @@ static void test_fail_no_agree_3b(void)
     rcfg_disconnect(cfg, (leader + 2) % servers);
     rcfg_disconnect(cfg, (leader + 3) % servers);
 
-    struct rcmd c20 = rcmd_int(20);
-    int64_t index;
-    bool ok = rcfg_start(cfg, leader, &c20, &index, NULL);
-    if (!ok)
-        fatalf("leader rejected Start()");
-    if (index != 2)
-        fatalf("expected index 2, got %" PRId64, index);
-
-    sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
-
-    int n = rcfg_n_committed(cfg, index, NULL);
-    if (n > 0)
-        fatalf("%d committed but no majority", n);
+    start_on_leader(cfg, leader, 20, 2);
+    expect_uncommitted(cfg, 2);
 
     /* repair */
     rcfg_connect(cfg, (leader + 1) % servers);

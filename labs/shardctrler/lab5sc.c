@@ -184,7 +184,9 @@ static int moved(const struct sc_config *a, const struct sc_config *b)
  * i in c1" is vacuous (the groups present are 100..190 or 1000..1009, and
  * the joined ones 11..15). The real property: a join may move a shard only
  * to a newly joined group, and moves no more shards than the minimum that
- * balancing requires. */
+ * balancing requires. (Checked to fail: swapping two shards between old
+ * groups in c2, one needless move each way, makes TestBasic fail with
+ * "non-minimal transfer after Join()s".) */
 static void check_minimal_join(const struct sc_config *c1,
                                const struct sc_config *c2,
                                const int *joined, int njoined)
@@ -234,12 +236,75 @@ static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
         fatalf("pthread_create failed");
 }
 
-/* ---- TestBasic -------------------------------------------------------------- */
-
+/* One concurrent leave/join clerk: its clerk and gid. */
 struct basic_para {
     struct sc_clerk *ck;
     int gid;
 };
+
+/* Concurrent leave/join: NPARA clerks, clerk i running fn for gid
+ * base + i * step, then every gid must be present and balanced. */
+static void concurrent(struct sc5cfg *cfg, struct sc_clerk *ck, int base,
+                       int step, void *(*fn)(void *))
+{
+    enum { NPARA = 10 };
+    struct basic_para para[NPARA];
+    pthread_t th[NPARA];
+    int gids[NPARA];
+    for (int i = 0; i < NPARA; i++) {
+        gids[i] = base + i * step;
+        para[i] = (struct basic_para){sc5cfg_make_client(cfg), gids[i]};
+    }
+    for (int i = 0; i < NPARA; i++)
+        spawn(&th[i], fn, &para[i]);
+    for (int i = 0; i < NPARA; i++)
+        pthread_join(th[i], NULL);
+    check(gids, NPARA, ck);
+    passed();
+}
+
+/* The two "Minimal transfers" subtests: join gids 11..15 (one Join each,
+ * or one multi-group Join), then leave them (likewise), checking each
+ * step with the real minimal-movement checks above. */
+static void minimal_transfers(struct sc_clerk *ck, bool multi)
+{
+    enum { NJOIN = 5, FIRST = 11 };
+    tester_begin(multi ? "Test: Minimal transfers after multijoins"
+                       : "Test: Minimal transfers after joins");
+    struct sc_config c1, c2, c3;
+    query(ck, -1, &c1);
+    struct sc_group m[NJOIN];
+    int joined[NJOIN];
+    for (int i = 0; i < NJOIN; i++) {
+        joined[i] = FIRST + i;
+        /* The original's server names: "%da","%db","%db" / "%da","%db". */
+        m[i] = mkgroup(joined[i], multi ? "ab" : "abb");
+        if (!multi)
+            joinm(ck, &m[i], 1);
+    }
+    if (multi)
+        joinm(ck, m, NJOIN);
+    for (int i = 0; i < NJOIN; i++)
+        freegroup(&m[i]);
+    query(ck, -1, &c2);
+    check_minimal_join(&c1, &c2, joined, NJOIN);
+    passed();
+
+    tester_begin(multi ? "Test: Minimal transfers after multileaves"
+                       : "Test: Minimal transfers after leaves");
+    if (multi)
+        leave(ck, joined, NJOIN);
+    for (int i = 0; !multi && i < NJOIN; i++)
+        leave1(ck, joined[i]);
+    query(ck, -1, &c3);
+    check_minimal_leave(&c2, &c3);
+    passed();
+    sc_config_free(&c1);
+    sc_config_free(&c2);
+    sc_config_free(&c3);
+}
+
+/* ---- TestBasic -------------------------------------------------------------- */
 
 static void *basic_concurrent(void *arg)
 {
@@ -256,7 +321,7 @@ static void *basic_concurrent(void *arg)
 
 static void test_basic(void)
 {
-    enum { NSERVERS = 3, NPARA = 10 };
+    enum { NSERVERS = 3 };
     struct sc5cfg *cfg = sc5cfg_make(NSERVERS, false);
     struct sc_clerk *ck = sc5cfg_make_client(cfg);
 
@@ -347,45 +412,9 @@ static void test_basic(void)
     passed();
 
     tester_begin("Test: Concurrent leave/join");
-    struct basic_para para[NPARA];
-    pthread_t th[NPARA];
-    int gids[NPARA];
-    for (int i = 0; i < NPARA; i++) {
-        gids[i] = i * 10 + 100;
-        para[i] = (struct basic_para){sc5cfg_make_client(cfg), gids[i]};
-    }
-    for (int i = 0; i < NPARA; i++)
-        spawn(&th[i], basic_concurrent, &para[i]);
-    for (int i = 0; i < NPARA; i++)
-        pthread_join(th[i], NULL);
-    check(gids, NPARA, ck);
-    passed();
+    concurrent(cfg, ck, 100, 10, basic_concurrent);
 
-    tester_begin("Test: Minimal transfers after joins");
-    struct sc_config c1, c2, c3;
-    query(ck, -1, &c1);
-    int joined[5];
-    for (int i = 0; i < 5; i++) {
-        int gid = NPARA + 1 + i;
-        joined[i] = gid;
-        struct sc_group g = mkgroup(gid, "abb"); /* "%da","%db","%db" */
-        joinm(ck, &g, 1);
-        freegroup(&g);
-    }
-    query(ck, -1, &c2);
-    check_minimal_join(&c1, &c2, joined, 5);
-    passed();
-
-    tester_begin("Test: Minimal transfers after leaves");
-    for (int i = 0; i < 5; i++)
-        leave1(ck, NPARA + 1 + i);
-    query(ck, -1, &c3);
-    check_minimal_leave(&c2, &c3);
-    passed();
-
-    sc_config_free(&c1);
-    sc_config_free(&c2);
-    sc_config_free(&c3);
+    minimal_transfers(ck, false);
     for (int i = 0; i < 6; i++)
         sc_config_free(&cfa[i]);
     sc5cfg_cleanup(cfg);
@@ -456,7 +485,7 @@ static void *multi_concurrent(void *arg)
 
 static void test_multi(void)
 {
-    enum { NSERVERS = 3, NPARA = 10 };
+    enum { NSERVERS = 3 };
     struct sc5cfg *cfg = sc5cfg_make(NSERVERS, false);
     struct sc_clerk *ck = sc5cfg_make_client(cfg);
 
@@ -505,41 +534,9 @@ static void test_multi(void)
     passed();
 
     tester_begin("Test: Concurrent multi leave/join");
-    struct basic_para para[NPARA];
-    pthread_t th[NPARA];
-    int gids[NPARA];
-    for (int i = 0; i < NPARA; i++) {
-        gids[i] = i + 1000;
-        para[i] = (struct basic_para){sc5cfg_make_client(cfg), gids[i]};
-    }
-    for (int i = 0; i < NPARA; i++)
-        spawn(&th[i], multi_concurrent, &para[i]);
-    for (int i = 0; i < NPARA; i++)
-        pthread_join(th[i], NULL);
-    check(gids, NPARA, ck);
-    passed();
+    concurrent(cfg, ck, 1000, 1, multi_concurrent);
 
-    tester_begin("Test: Minimal transfers after multijoins");
-    struct sc_config c1, c2, c3;
-    query(ck, -1, &c1);
-    struct sc_group m[5];
-    int joined[5];
-    for (int i = 0; i < 5; i++) {
-        joined[i] = NPARA + 1 + i;
-        m[i] = mkgroup(joined[i], "ab");
-    }
-    joinm(ck, m, 5);
-    for (int i = 0; i < 5; i++)
-        freegroup(&m[i]);
-    query(ck, -1, &c2);
-    check_minimal_join(&c1, &c2, joined, 5);
-    passed();
-
-    tester_begin("Test: Minimal transfers after multileaves");
-    leave(ck, joined, 5);
-    query(ck, -1, &c3);
-    check_minimal_leave(&c2, &c3);
-    passed();
+    minimal_transfers(ck, true);
 
     tester_begin("Test: Check Same config on servers");
     int leader;
@@ -574,9 +571,6 @@ static void test_multi(void)
 
     sc_config_free(&c);
     sc_config_free(&c1b);
-    sc_config_free(&c1);
-    sc_config_free(&c2);
-    sc_config_free(&c3);
     for (int i = 0; i < 6; i++)
         sc_config_free(&cfa[i]);
     sc5cfg_cleanup(cfg);

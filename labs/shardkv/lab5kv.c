@@ -145,6 +145,25 @@ static void check_all(struct skv5client *ck, struct kvs *k)
         check(ck, k->ka[i], va(k, i));
 }
 
+/* Every test's opening: its title, a fresh 3-group deployment and the
+ * main clerk (*ck, owned by the config). */
+static struct skv5cfg *begin(const char *name, bool unreliable,
+                             int64_t maxraftstate, struct skv5client **ck)
+{
+    title(name);
+    struct skv5cfg *cfg = skv5cfg_make(3, unreliable, maxraftstate);
+    *ck = skv5cfg_make_client(cfg);
+    return cfg;
+}
+
+/* Every test's close: the summary line, then tear-down. */
+static void finish(struct skv5cfg *cfg, struct kvs *k)
+{
+    skv5cfg_end(cfg);
+    kvs_free(k);
+    skv5cfg_cleanup(cfg);
+}
+
 /* check each key, then append a random string of len chars to it */
 static void check_append_all(struct skv5client *ck, struct kvs *k, size_t len)
 {
@@ -239,9 +258,8 @@ static void oneshot_init(struct oneshot *os, bool reject_check)
 /* test static 2-way sharding, without shard movement. */
 static void test_static_shards(void)
 {
-    title("Test (5A): static shards ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, -1);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg = begin("Test (5A): static shards ...", false, -1, &ck);
     skv5cfg_join(cfg, 0);
     skv5cfg_join(cfg, 1);
 
@@ -295,9 +313,8 @@ static void test_static_shards(void)
  * controller in whose world group 100 owns every shard. */
 static void test_rejection(void)
 {
-    title("Test (5A): rejection ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, -1);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg = begin("Test (5A): rejection ...", false, -1, &ck);
     skv5cfg_join(cfg, 0);
     skv5cfg_join(cfg, 1);
 
@@ -341,9 +358,9 @@ static void test_rejection(void)
 
 static void test_join_leave(void)
 {
-    title("Test (5B): join then leave ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, -1);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): join then leave ...", false, -1, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(10);
@@ -363,18 +380,16 @@ static void test_join_leave(void)
     skv5cfg_shutdown_group(cfg, 0);
 
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestSnapshot5B --------------------------------------------------------------------- */
 
 static void test_snapshot(void)
 {
-    title("Test (5B): snapshots, join, and leave ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, 1000);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): snapshots, join, and leave ...", false, 1000, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(30);
@@ -404,18 +419,16 @@ static void test_snapshot(void)
     skv5cfg_start_group(cfg, 2);
 
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestMissChange5B ---------------------------------------------------------------------- */
 
 static void test_miss_change(void)
 {
-    title("Test (5B): servers miss configuration changes...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, 1000);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): servers miss configuration changes...", false, 1000, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(10);
@@ -456,9 +469,7 @@ static void test_miss_change(void)
     skv5cfg_start_server(cfg, 2, 1);
 
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- concurrent appenders (Concurrent1/2/3, Unreliable2) ------------------------------ */
@@ -523,9 +534,9 @@ static void appenders_stop(struct appenders *a)
 
 static void test_concurrent1(void)
 {
-    title("Test (5B): concurrent puts and configuration changes...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, 100);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): concurrent puts and configuration changes...", false, 100, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(10);
@@ -564,9 +575,7 @@ static void test_concurrent1(void)
 
     appenders_stop(&a);
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestConcurrent2_5B ------------------------------------------------------------------ */
@@ -575,9 +584,9 @@ static void test_concurrent1(void)
  * need to fetch shard contents. */
 static void test_concurrent2(void)
 {
-    title("Test (5B): more concurrent puts and configuration changes...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, -1);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): more concurrent puts and configuration changes...", false, -1, &ck);
     skv5cfg_join(cfg, 1);
     skv5cfg_join(cfg, 0);
     skv5cfg_join(cfg, 2);
@@ -610,18 +619,16 @@ static void test_concurrent2(void)
 
     appenders_stop(&a);
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestConcurrent3_5B ------------------------------------------------------------------ */
 
 static void test_concurrent3(void)
 {
-    title("Test (5B): concurrent configuration change and restart...");
-    struct skv5cfg *cfg = skv5cfg_make(3, false, 300);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test (5B): concurrent configuration change and restart...", false, 300, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(10);
@@ -652,18 +659,15 @@ static void test_concurrent3(void)
 
     appenders_stop(&a);
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestUnreliable1_5B ------------------------------------------------------------------ */
 
 static void test_unreliable1(void)
 {
-    title("Test (5B): unreliable 1...");
-    struct skv5cfg *cfg = skv5cfg_make(3, true, 100);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg = begin("Test (5B): unreliable 1...", true, 100, &ck);
     skv5cfg_join(cfg, 0);
 
     enum { N = 10 };
@@ -690,9 +694,7 @@ static void test_unreliable1(void)
         int i = ii % N;
         check(ck, k->ka[i], va(k, i));
     }
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestUnreliable2_5B ------------------------------------------------------------------ */
@@ -716,9 +718,8 @@ static void unreliable_schedule(struct skv5cfg *cfg)
 
 static void test_unreliable2(void)
 {
-    title("Test (5B): unreliable 2...");
-    struct skv5cfg *cfg = skv5cfg_make(3, true, 100);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg = begin("Test (5B): unreliable 2...", true, 100, &ck);
     skv5cfg_join(cfg, 0);
 
     struct kvs *k = kvs_new(10);
@@ -733,9 +734,7 @@ static void test_unreliable2(void)
     appenders_stop(&a);
 
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestUnreliable3_5B ------------------------------------------------------------------ */
@@ -784,11 +783,10 @@ static void *random_client(void *arg)
 
 static void test_unreliable3(void)
 {
-    title("Test (5B): unreliable 3...");
-    struct skv5cfg *cfg = skv5cfg_make(3, true, 100);
+    struct skv5client *ck;
+    struct skv5cfg *cfg = begin("Test (5B): unreliable 3...", true, 100, &ck);
     static struct rand_ops r;
     r.log = porcupine_kv_history_new();
-    struct skv5client *ck = skv5cfg_make_client(cfg);
     skv5cfg_join(cfg, 0);
 
     enum { N = 10 };
@@ -834,10 +832,10 @@ static void test_unreliable3(void)
  * are no longer responsible. */
 static void test_challenge1_delete(void)
 {
-    title("Test: shard deletion (challenge 1) ...");
     /* "1" means force snapshot after every log entry. */
-    struct skv5cfg *cfg = skv5cfg_make(3, false, 1);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test: shard deletion (challenge 1) ...", false, 1, &ck);
     skv5cfg_join(cfg, 0);
 
     /* 30,000 bytes of total values. */
@@ -888,9 +886,7 @@ static void test_challenge1_delete(void)
                total, expected);
 
     check_all(ck, k);
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestChallenge2Unaffected ------------------------------------------------------------ */
@@ -899,9 +895,9 @@ static void test_challenge1_delete(void)
  * affected by a config change while the config change is underway */
 static void test_challenge2_unaffected(void)
 {
-    title("Test: unaffected shard access (challenge 2) ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, true, 100);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test: unaffected shard access (challenge 2) ...", true, 100, &ck);
 
     /* JOIN 100 */
     skv5cfg_join(cfg, 0);
@@ -961,9 +957,7 @@ static void test_challenge2_unaffected(void)
             check(ck, k->ka[i], nv);
         }
     }
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 /* ---- TestChallenge2Partial ----------------------------------------------------------------- */
@@ -973,9 +967,9 @@ static void test_challenge2_unaffected(void)
  * migration has not yet completed. */
 static void test_challenge2_partial(void)
 {
-    title("Test: partial migration shard access (challenge 2) ...");
-    struct skv5cfg *cfg = skv5cfg_make(3, true, 100);
-    struct skv5client *ck = skv5cfg_make_client(cfg);
+    struct skv5client *ck;
+    struct skv5cfg *cfg =
+        begin("Test: partial migration shard access (challenge 2) ...", true, 100, &ck);
 
     /* JOIN 100 + 101 + 102 */
     int all[] = {0, 1, 2};
@@ -1024,9 +1018,7 @@ static void test_challenge2_partial(void)
             check(ck, k->ka[i], nv);
         }
     }
-    skv5cfg_end(cfg);
-    kvs_free(k);
-    skv5cfg_cleanup(cfg);
+    finish(cfg, k);
 }
 
 static const struct tester_test tests[] = {

@@ -162,6 +162,20 @@ static void apply_command(struct sim_world *w, int i,
     }
 }
 
+/* Peer i's service state becomes the snapshot (index, term, hash): from
+ * the leader (apply) or from its own disk (restart). The state must agree
+ * with what every peer applied at that index. */
+static void adopt_snapshot(struct sim_world *w, int i, int64_t index,
+                           int64_t term, uint64_t hash)
+{
+    struct sim_service *s = &w->peer[i].svc;
+    sim_check_applied(w, i, index, term, 0, false, hash);
+    s->applied = index;
+    s->term = term;
+    s->hash = hash;
+    s->snap_at = index;
+}
+
 static void apply_snapshot(struct sim_world *w, int i,
                            const struct raft_apply *a)
 {
@@ -188,11 +202,7 @@ static void apply_snapshot(struct sim_world *w, int i,
                  i, (long long)index, (long long)s->applied);
         return;
     }
-    sim_check_applied(w, i, index, term, 0, false, hash);
-    s->applied = index;
-    s->term = term;
-    s->hash = hash;
-    s->snap_at = index;
+    adopt_snapshot(w, i, index, term, hash);
     w->stats.installs++;
     sim_trace_note(w, SIM_TR_INSTALL, i, -1, term, index, (int64_t)a->len);
 }
@@ -236,11 +246,7 @@ void sim_service_restore(struct sim_world *w, int i)
         return;
     }
     /* As in 6.5840 the service reads its snapshot from the persister. */
-    sim_check_applied(w, i, index, term, 0, false, hash);
-    s->applied = index;
-    s->term = term;
-    s->hash = hash;
-    s->snap_at = index;
+    adopt_snapshot(w, i, index, term, hash);
 }
 
 /* ------------------------------------------------------------------------

@@ -46,11 +46,7 @@ static struct raft_core *new_core_at(int id, int n, uint64_t seed,
 
 static struct raft_core *new_core(int id, int n, uint64_t seed)
 {
-    struct raft_core_config cfg;
-    raft_core_config_init(&cfg, id, n, seed);
-    struct raft_core *c = raft_core_new(&cfg, 0);
-    assert_non_null(c);
-    return c;
+    return new_core_at(id, n, seed, 0);
 }
 
 static void persist(struct cluster *cl, int i)
@@ -185,6 +181,20 @@ static int64_t propose_str(struct cluster *cl, int i, const char *s)
     return index;
 }
 
+/* An AppendEntries request (no entries) from peer `from`. */
+static struct raft_msg ae_req(int from, int64_t term, int64_t prev,
+                              int64_t prev_term, int64_t commit)
+{
+    struct raft_msg m = {0};
+    m.type = RAFT_MSG_APPEND_ENTRIES;
+    m.from = from;
+    m.term = term;
+    m.ae.prev_log_index = prev;
+    m.ae.prev_log_term = prev_term;
+    m.ae.leader_commit = commit;
+    return m;
+}
+
 /* Append entries with the given terms directly to a lone core by feeding
  * it an AppendEntries from a fake leader (peer `from` in term `term`). */
 static void feed_entries(struct raft_core *c, int from, int64_t term,
@@ -198,13 +208,7 @@ static void feed_entries(struct raft_core *c, int from, int64_t term,
         es[i].data = (const uint8_t *)"x";
         es[i].len = 1;
     }
-    struct raft_msg m = {0};
-    m.type = RAFT_MSG_APPEND_ENTRIES;
-    m.from = from;
-    m.term = term;
-    m.ae.prev_log_index = prev;
-    m.ae.prev_log_term = prev_term;
-    m.ae.leader_commit = commit;
+    struct raft_msg m = ae_req(from, term, prev, prev_term, commit);
     m.ae.entries = es;
     m.ae.n_entries = n;
     struct raft_msg reply;
@@ -348,7 +352,7 @@ static void test_vote_rules(void **state)
     assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
     assert_true(reply.rvr.vote_granted);
 
-    r = vote_req(1, 3, 9, 9 > 3 ? 3 : 3); /* other candidate, same term */
+    r = vote_req(1, 3, 9, 3); /* other candidate, same term */
     assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
     assert_false(reply.rvr.vote_granted);
 
@@ -390,19 +394,6 @@ static void test_vote_resets_timer(void **state)
 
 /* ------------------------------------------------------------------------
  * AppendEntries */
-
-static struct raft_msg ae_req(int from, int64_t term, int64_t prev,
-                              int64_t prev_term, int64_t commit)
-{
-    struct raft_msg m = {0};
-    m.type = RAFT_MSG_APPEND_ENTRIES;
-    m.from = from;
-    m.term = term;
-    m.ae.prev_log_index = prev;
-    m.ae.prev_log_term = prev_term;
-    m.ae.leader_commit = commit;
-    return m;
-}
 
 /* The consistency check and the fast-backup hints (XTerm/XIndex/XLen). */
 static void test_append_consistency(void **state)

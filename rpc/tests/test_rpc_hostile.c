@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -286,8 +287,9 @@ static void test_depth_bombs(void **state)
     assert_healthy(f);
 }
 
-/* A stalled partial frame holds only its own connection; the server
- * still closes promptly (see teardown) with it open. */
+/* Stalled peers - a partial frame, or connected and silent (every 4th) -
+ * hold only their own connections; the server still closes promptly with
+ * them open. */
 static void test_stalled_partial_frame(void **state)
 {
     struct fx *f = *state;
@@ -296,7 +298,8 @@ static void test_stalled_partial_frame(void **state)
     size_t n = req_bytes(b, sizeof(b), 3, "T.Echo");
     for (int i = 0; i < 20; i++) {
         fds[i] = conn(f);
-        raw_send(fds[i], b, n / 2 + (size_t)i % 3);
+        if (i % 4 != 3)
+            raw_send(fds[i], b, n / 2 + (size_t)i % 3);
     }
     assert_healthy(f);
     /* The stalled connections are still open (not an idle timeout)... */
@@ -418,6 +421,150 @@ static void test_valid_then_garbage_and_nonreader(void **state)
     assert_healthy(f);
 }
 
+/* ------------------------------------------------------------------------
+ * The client reads untrusted bytes too: a hostile server. */
+
+enum evil_mode {
+    EVIL_GARBAGE,      /* 0xc1 instead of a reply */
+    EVIL_REQUEST,      /* a request where a response belongs */
+    EVIL_HUGE,         /* a reply declaring a 4 GiB result */
+    EVIL_TRUNCATED,    /* half a reply, then close */
+    EVIL_STALL,        /* reads the request, never answers */
+    EVIL_WRONG_ID,     /* a reply for another msgid first, then ours */
+    EVIL_NMODES,
+};
+
+struct evil {
+    int lfd;
+    char addr[64];
+    enum evil_mode mode;
+    pthread_t th;
+};
+
+/* Serve two connections: the first misbehaves per mode, the second
+ * answers its requests properly (so the end must reconnect). */
+static void *evil_main(void *arg)
+{
+    struct evil *ev = arg;
+    for (int round = 0; round < 2; round++) {
+        int fd = accept(ev->lfd, NULL, NULL);
+        if (fd < 0)
+            return NULL;
+        uint8_t req[4096];
+        for (;;) {
+            long n = raw_read_msg(fd, req, sizeof(req), 5000);
+            if (n <= 0)
+                break;
+            struct rpc_msg m;
+            if (rpc_wire_parse(req, (size_t)n, &m) < 0)
+                break;
+            uint8_t out[64];
+            rpc_wire_resp_header(out, m.msgid);
+            out[RPC_RESP_HDR_LEN] = 0x80; /* {} */
+            size_t ok_len = RPC_RESP_HDR_LEN + 1;
+            if (round == 1) {
+                raw_send(fd, out, ok_len);
+                continue;
+            }
+            switch (ev->mode) {
+            case EVIL_GARBAGE:
+                raw_send(fd, "\xc1", 1);
+                break;
+            case EVIL_REQUEST: {
+                size_t h = rpc_wire_req_header(out, sizeof(out), "X.Y", 3);
+                rpc_wire_patch_msgid(out, m.msgid);
+                out[h] = 0x80;
+                raw_send(fd, out, h + 1);
+                break;
+            }
+            case EVIL_HUGE: {
+                out[RPC_RESP_HDR_LEN] = 0xdb; /* str32 0xffffffff */
+                memset(out + RPC_RESP_HDR_LEN + 1, 0xff, 4);
+                raw_send(fd, out, RPC_RESP_HDR_LEN + 5);
+                break;
+            }
+            case EVIL_TRUNCATED:
+                raw_send(fd, out, ok_len / 2);
+                break;
+            case EVIL_STALL:
+                break;
+            case EVIL_WRONG_ID: {
+                uint8_t other[64];
+                rpc_wire_resp_header(other, m.msgid + 1000);
+                other[RPC_RESP_HDR_LEN] = 0x80;
+                raw_send(fd, other, ok_len);
+                raw_send(fd, out, ok_len);
+                break;
+            }
+            default:
+                break;
+            }
+            if (ev->mode == EVIL_TRUNCATED)
+                break;
+            if (ev->mode != EVIL_WRONG_ID) {
+                /* Hold the connection until the client gives up on it. */
+                raw_closed_within(fd, 5000);
+                break;
+            }
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void evil_start(struct evil *ev, enum evil_mode mode)
+{
+    struct rpc_addr a;
+    assert_int_equal(rpc_addr_parse("127.0.0.1:0", true, &a), 0);
+    assert_int_equal(rpc_addr_listen(&a, &ev->lfd, ev->addr,
+                                     sizeof(ev->addr)), 0);
+    /* rpc_addr_listen makes it non-blocking; this thread wants to block. */
+    int fl = fcntl(ev->lfd, F_GETFL);
+    fcntl(ev->lfd, F_SETFL, fl & ~O_NONBLOCK);
+    ev->mode = mode;
+    assert_int_equal(pthread_create(&ev->th, NULL, evil_main, ev), 0);
+}
+
+/* Each misbehaviour fails only the calls on that connection, within the
+ * end's timeout, with the right code; the next call reconnects; calls to
+ * a well-behaved server meanwhile are unaffected. */
+static void test_hostile_server(void **state)
+{
+    struct fx *f = *state;
+    static const int want[EVIL_NMODES] = {
+        [EVIL_GARBAGE] = ERR_PROTO,     [EVIL_REQUEST] = ERR_PROTO,
+        [EVIL_HUGE] = ERR_PROTO,        [EVIL_TRUNCATED] = ERR_IO,
+        [EVIL_STALL] = ERR_TIMEOUT,     [EVIL_WRONG_ID] = 0,
+    };
+    for (int mode = 0; mode < EVIL_NMODES; mode++) {
+        struct evil ev;
+        evil_start(&ev, (enum evil_mode)mode);
+        struct rpc_end *e = rpc_end_new(ev.addr, NULL);
+        assert_non_null(e);
+        rpc_end_set_timeout(e, 500);
+        struct echo_args a = {.a = 1};
+        uint64_t t0 = now_ms();
+        int rc = rpc_call(e, "T.Echo", enc_echo, &a, NULL, NULL);
+        uint64_t took = now_ms() - t0;
+        if (rc != want[mode])
+            fail_msg("mode %d: got %s, want %s", mode, err_name(rc),
+                     err_name(want[mode]));
+        assert_true(took < 2000);
+        assert_healthy(f);
+        /* A broken connection was dropped: this call reconnects and is
+         * answered properly. A timeout alone does not break a connection
+         * (the server may just be slow), so the staller times out again. */
+        rc = rpc_call(e, "T.Echo", enc_echo, &a, NULL, NULL);
+        if (rc != (mode == EVIL_STALL ? ERR_TIMEOUT : 0))
+            fail_msg("mode %d: the call after the failure: %s", mode,
+                     err_name(rc));
+        rpc_end_free(e);
+        shutdown(ev.lfd, SHUT_RDWR); /* unblocks accept if still waiting */
+        pthread_join(ev.th, NULL);
+        close(ev.lfd);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -434,6 +581,7 @@ int main(int argc, char **argv)
         T(test_pipelined),
         T(test_notify_and_params_variants),
         T(test_valid_then_garbage_and_nonreader),
+        T(test_hostile_server),
     };
 #undef T
     return cmocka_run_group_tests_name("rpc_hostile", tests, NULL, NULL);

@@ -1,0 +1,40 @@
+/* daemon.h - the small pieces every service daemon and CLI repeats:
+ * parsing address lists and numbers from the command line, opening the
+ * data directory's persister, and waiting for a shutdown signal.
+ *
+ * Daemons and CLIs call these from main() only (none of it is meant for
+ * library code). Nothing here holds locks or starts threads. */
+#ifndef COMMON_DAEMON_H_
+#define COMMON_DAEMON_H_
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "common/persister.h"
+
+/* Split "a,b,c" into owned strings out[0..n). Returns n, or -1 (nothing
+ * kept) if an entry is empty or there are more than max. Free with
+ * daemon_free_list. */
+int daemon_split_list(const char *s, char **out, int max);
+void daemon_free_list(char **list, int n);
+
+/* Whole-string decimal integer in [lo, hi]; false on junk or overflow. */
+bool daemon_parse_ll(const char *s, long long lo, long long hi,
+                     long long *out);
+
+/* Create dir if missing (one level) and open its file-backed persister.
+ * Returns owned, or NULL with a message on stderr prefixed by prog. */
+struct persister *daemon_open_data_dir(const char *prog, const char *dir);
+
+/* Block SIGTERM and SIGINT in the calling thread and in every thread it
+ * starts afterwards (call it before starting any), and ignore SIGPIPE (a
+ * peer closing a socket must not kill the daemon). */
+void daemon_block_signals(sigset_t *set);
+/* Wait for one of the blocked signals; returns its number. */
+int daemon_wait_signal(const sigset_t *set);
+
+/* Quiet logging unless the user asked for it (LABLOG set): a daemon
+ * should print only its own start and stop lines by default. */
+void daemon_default_log(void);
+
+#endif /* COMMON_DAEMON_H_ */

@@ -1,0 +1,123 @@
+/* scserver_main.c - the lab 5 shard controller as a daemon: one replica
+ * of the Raft-replicated configuration service, persisting to a data
+ * directory.
+ *
+ *   scserver -i INDEX -p ADDR0,ADDR1,... -d DIR [-l LISTEN] [-m MAXRAFTSTATE]
+ *
+ * INDEX is this replica's position in the peer list; it listens on LISTEN
+ * (default: its own entry of the list) and hosts the ShardCtrler and Raft
+ * services there. The file-backed persister writes Raft state and
+ * snapshot atomically, so a SIGKILL loses nothing acknowledged; SIGTERM
+ * or SIGINT shut it down cleanly. Malformed requests cost only their
+ * connection (the RPC layer bounds and validates all input). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/daemon.h"
+#include "common/err.h"
+#include "rpc/rpc.h"
+#include "shardctrler/shardctrler.h"
+
+#define SC_MAX_PEERS 64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: scserver -i INDEX -p ADDR0,ADDR1,... -d DIR [-l LISTEN] "
+            "[-m MAXRAFTSTATE]\n"
+            "  -i INDEX         this replica's position in the peer list\n"
+            "  -p ADDRS         comma-separated host:port of every replica\n"
+            "  -d DIR           data directory (created if missing)\n"
+            "  -l LISTEN        listen address (default: the peer list's "
+            "entry)\n"
+            "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
+            "bytes\n"
+            "                   (default 65536; -1 disables snapshots)\n"
+            "environment: LABLOG=debug[:SC,RAFT,...] for debug logs\n");
+}
+
+int main(int argc, char **argv)
+{
+    long long me = -1, maxraftstate = 65536;
+    const char *peers_arg = NULL, *dir = NULL, *listen_addr = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "i:p:d:l:m:h")) != -1) {
+        switch (opt) {
+        case 'i':
+            if (!daemon_parse_ll(optarg, 0, SC_MAX_PEERS - 1, &me)) {
+                fprintf(stderr, "scserver: bad index '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p': peers_arg = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'l': listen_addr = optarg; break;
+        case 'm':
+            if (!daemon_parse_ll(optarg, -1, 1LL << 40, &maxraftstate)) {
+                fprintf(stderr, "scserver: bad maxraftstate '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc || me < 0 || !peers_arg || !dir) {
+        fprintf(stderr, "scserver: -i, -p and -d are required (and no "
+                        "other arguments)\n");
+        usage(stderr);
+        return 2;
+    }
+    char *addrs[SC_MAX_PEERS];
+    int n = daemon_split_list(peers_arg, addrs, SC_MAX_PEERS);
+    if (n < 0 || me >= n) {
+        fprintf(stderr, "scserver: bad peer list '%s' for index %lld\n",
+                peers_arg, me);
+        return 2;
+    }
+    if (!listen_addr)
+        listen_addr = addrs[me];
+    daemon_default_log();
+
+    struct rpc_end *ends[SC_MAX_PEERS] = {0};
+    for (int i = 0; i < n; i++) {
+        int err = 0;
+        if (i != me && !(ends[i] = rpc_end_new(addrs[i], &err))) {
+            fprintf(stderr, "scserver: bad peer address '%s': %s\n",
+                    addrs[i], err_msg(err));
+            return 2;
+        }
+    }
+    struct persister *ps = daemon_open_data_dir("scserver", dir);
+    if (!ps)
+        return 1;
+
+    sigset_t sigs;
+    daemon_block_signals(&sigs); /* before any thread starts */
+    struct rpc_server *srv = rpc_server_new();
+    struct sc_server *sc = sc_server_start(ends, n, (int)me, ps,
+                                           maxraftstate);
+    int rc = sc_server_register(sc, srv);
+    if (rc == 0)
+        rc = rpc_server_listen(srv, listen_addr);
+    if (rc != 0) {
+        fprintf(stderr, "scserver: cannot listen on %s: %s\n", listen_addr,
+                err_msg(rc));
+    } else {
+        fprintf(stderr, "scserver %lld/%d: serving on %s, data in %s\n", me,
+                n, rpc_server_addr(srv), dir);
+        int sig = daemon_wait_signal(&sigs);
+        fprintf(stderr, "scserver %lld: %s, shutting down\n", me,
+                strsignal(sig));
+    }
+    sc_kill(sc); /* wakes blocked handlers, so the server can close */
+    rpc_server_close(srv);
+    sc_free(sc);
+    for (int i = 0; i < n; i++)
+        if (ends[i])
+            rpc_end_free(ends[i]);
+    daemon_free_list(addrs, n);
+    persister_free(ps);
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,162 @@
+/* skvserver_main.c - one replica of a shardkv replica group as a daemon,
+ * persisting to a data directory.
+ *
+ *   skvserver -g GID -i INDEX -p ADDR0,ADDR1,... -c CTRL0,CTRL1,... -d DIR
+ *             [-l LISTEN] [-m MAXRAFTSTATE]
+ *
+ * The group's replicas are the peer list (-p); this one is entry INDEX
+ * and listens on LISTEN (default: that entry), hosting the ShardKV and
+ * Raft services. -c lists the shard controller's replicas. The group is
+ * known to the controller (and to other groups, which push shards to it)
+ * by its peer list: join it with `skvcli join GID ADDR0,ADDR1,...` using
+ * the same addresses. State (Raft log, snapshot with the shards and the
+ * dedup table) survives SIGKILL through the file-backed persister;
+ * SIGTERM or SIGINT shut down cleanly. Malformed requests cost only their
+ * connection (the RPC layer bounds and validates all input). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/daemon.h"
+#include "common/err.h"
+#include "rpc/rpc.h"
+#include "shardkv/shardkv.h"
+
+#define SKV_MAX_PEERS 64
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: skvserver -g GID -i INDEX -p ADDR0,ADDR1,... "
+            "-c CTRL0,CTRL1,... -d DIR\n"
+            "                 [-l LISTEN] [-m MAXRAFTSTATE]\n"
+            "  -g GID           this replica group's id (> 0)\n"
+            "  -i INDEX         this replica's position in the peer list\n"
+            "  -p ADDRS         comma-separated host:port of the group's "
+            "replicas\n"
+            "  -c ADDRS         comma-separated host:port of the shard "
+            "controllers\n"
+            "  -d DIR           data directory (created if missing)\n"
+            "  -l LISTEN        listen address (default: the peer list's "
+            "entry)\n"
+            "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
+            "bytes\n"
+            "                   (default 1048576; -1 disables snapshots)\n"
+            "environment: LABLOG=debug[:SKV,RAFT,...] for debug logs\n");
+}
+
+/* Ends from a comma-separated list of addresses (entry `skip` left
+ * NULL), all owned by the pool. Returns the count, or -1. */
+static int ends_for(struct skv_tcp_ends *pool, const char *list,
+                    struct rpc_end **ends, int max, int skip)
+{
+    char *addrs[SKV_MAX_PEERS];
+    int n = daemon_split_list(list, addrs, max);
+    int rc = n;
+    for (int i = 0; i < n; i++) {
+        ends[i] = i == skip ? NULL : skv_tcp_make_end(pool, addrs[i]);
+        if (i != skip && !ends[i])
+            rc = -1;
+    }
+    if (n > 0)
+        daemon_free_list(addrs, n);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    long long me = -1, gid = 0, maxraftstate = 1 << 20;
+    const char *peers_arg = NULL, *ctrl_arg = NULL, *dir = NULL;
+    const char *listen_arg = NULL;
+    int opt;
+    while ((opt = getopt(argc, argv, "g:i:p:c:d:l:m:h")) != -1) {
+        switch (opt) {
+        case 'g':
+            if (!daemon_parse_ll(optarg, 1, 1LL << 30, &gid)) {
+                fprintf(stderr, "skvserver: bad gid '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'i':
+            if (!daemon_parse_ll(optarg, 0, SKV_MAX_PEERS - 1, &me)) {
+                fprintf(stderr, "skvserver: bad index '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p': peers_arg = optarg; break;
+        case 'c': ctrl_arg = optarg; break;
+        case 'd': dir = optarg; break;
+        case 'l': listen_arg = optarg; break;
+        case 'm':
+            if (!daemon_parse_ll(optarg, -1, 1LL << 40, &maxraftstate)) {
+                fprintf(stderr, "skvserver: bad maxraftstate '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc || me < 0 || !gid || !peers_arg || !ctrl_arg ||
+        !dir) {
+        fprintf(stderr, "skvserver: -g, -i, -p, -c and -d are required "
+                        "(and no other arguments)\n");
+        usage(stderr);
+        return 2;
+    }
+    daemon_default_log();
+    /* Ends to other groups carry whole shards (Install): allow a slow
+     * transfer more than the default call bound. */
+    struct skv_tcp_ends *pool = skv_tcp_ends_new(30000);
+    struct rpc_end *peers[SKV_MAX_PEERS], *ctrls[SKV_MAX_PEERS];
+    int n = ends_for(pool, peers_arg, peers, SKV_MAX_PEERS, (int)me);
+    int nc = ends_for(pool, ctrl_arg, ctrls, SKV_MAX_PEERS, -1);
+    if (n < 0 || me >= n || nc < 0) {
+        fprintf(stderr, "skvserver: bad peer list '%s' for index %lld, or "
+                        "bad controller list '%s'\n", peers_arg, me,
+                ctrl_arg);
+        skv_tcp_ends_free(pool);
+        return 2;
+    }
+    char *self[SKV_MAX_PEERS];
+    int nself = daemon_split_list(peers_arg, self, SKV_MAX_PEERS);
+    const char *listen_addr = listen_arg ? listen_arg : self[me];
+    struct persister *ps = daemon_open_data_dir("skvserver", dir);
+    if (!ps) {
+        skv_tcp_ends_free(pool);
+        daemon_free_list(self, nself);
+        return 1;
+    }
+
+    sigset_t sigs;
+    daemon_block_signals(&sigs); /* before any thread starts */
+    struct rpc_server *srv = rpc_server_new();
+    struct skv_server *kv =
+        skv_server_start(peers, n, (int)me, ps, maxraftstate, (int)gid,
+                         ctrls, nc, skv_tcp_make_end, pool);
+    int rc = skv_server_register(kv, srv);
+    if (rc == 0)
+        rc = rpc_server_listen(srv, listen_addr);
+    if (rc != 0) {
+        fprintf(stderr, "skvserver: cannot listen on %s: %s\n", listen_addr,
+                err_msg(rc));
+    } else {
+        fprintf(stderr, "skvserver gid %lld %lld/%d: serving on %s, data in "
+                        "%s\n", gid, me, n, rpc_server_addr(srv), dir);
+        int sig = daemon_wait_signal(&sigs);
+        fprintf(stderr, "skvserver gid %lld %lld: %s, shutting down\n", gid,
+                me, strsignal(sig));
+    }
+    /* Fail calls in flight to other groups and the controller first, so
+     * the poller and pusher need not wait out a call timeout. */
+    skv_tcp_ends_shutdown(pool);
+    skv_kill(kv);
+    rpc_server_close(srv);
+    skv_free(kv);
+    skv_tcp_ends_free(pool);
+    persister_free(ps);
+    daemon_free_list(self, nself);
+    return rc == 0 ? 0 : 1;
+}
