@@ -329,7 +329,10 @@ static void test_snapshot_restart(void **state)
     for (int i = 0; i < N; i++) {
         struct rsm_stats st;
         rsm_stats(cl->nodes[i].rsm, &st);
-        assert_true(st.snapshots > 0);
+        /* Its own snapshot, or - for a follower that fell behind and was
+         * sent the leader's (a slow sanitizer build does) - an installed
+         * one; either way the log was trimmed, checked next. */
+        assert_true(st.snapshots + st.installs > 0);
         assert_true(persister_state_size(cl->nodes[i].pers) < 8 * 300);
         assert_true(persister_snapshot_size(cl->nodes[i].pers) > 0);
     }
