@@ -30,16 +30,6 @@
 
 static void sleep_ms(uint64_t ms) { clock_sleep_ms(ms); }
 
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
-    if (pthread_create(t, &attr, fn, arg) != 0)
-        fatalf("pthread_create failed");
-    pthread_attr_destroy(&attr);
-}
-
 /* ---- operation wrappers: count ops, record history ---------------------- */
 
 static char *op_get(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
@@ -121,7 +111,7 @@ static void spawn_clients(struct kv4cfg *cfg, int ncli, pthread_t *threads,
 {
     for (int cli = 0; cli < ncli; cli++) {
         runs[cli] = (struct client_run){cfg, cli, fn, arg, 0};
-        spawn(&threads[cli], run_client, &runs[cli]);
+        tester_spawn(&threads[cli], run_client, &runs[cli]);
     }
 }
 
@@ -258,7 +248,7 @@ static void generic_test(const char *part, int nclients, int nservers,
             /* Allow the clients to perform some operations without
              * interruption */
             sleep_ms(1000);
-            spawn(&part_thread, partitioner, &g);
+            tester_spawn(&part_thread, partitioner, &g);
         }
         sleep_ms(5000);
 
@@ -477,8 +467,8 @@ static void test_one_partition4a(void)
     atomic_init(&put.done, false);
     atomic_init(&get.done, false);
     pthread_t tput, tget;
-    spawn(&tput, minority_op_main, &put);
-    spawn(&tget, minority_op_main, &get);
+    tester_spawn(&tput, minority_op_main, &put);
+    tester_spawn(&tget, minority_op_main, &get);
     uint64_t deadline = clock_now_ms() + 1000;
     while (clock_now_ms() < deadline) {
         if (atomic_load(&put.done))

@@ -40,16 +40,6 @@
 
 #define MIB (1u << 20)
 
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
-    if (pthread_create(t, &attr, fn, arg) != 0)
-        fatalf("pthread_create failed");
-    pthread_attr_destroy(&attr);
-}
-
 /* ---- operation wrappers: count ops, record history ---------------------- */
 
 static char *op_get(struct kv2cfg *cfg, struct kv2_client *c, const char *key,
@@ -222,7 +212,7 @@ static void generic_test(int nclients, bool unreliable, bool randomkeys)
         atomic_store(&g.done_clients, 0);
         for (int c = 0; c < nclients; c++) {
             gcs[c] = (struct generic_client){.g = &g, .cli = c};
-            spawn(&th[c], generic_client_main, &gcs[c]);
+            tester_spawn(&th[c], generic_client_main, &gcs[c]);
         }
         clock_sleep_ms(TIME_S * 1000);
         atomic_store(&g.done_clients, 1); /* tell clients to quit */
@@ -285,7 +275,7 @@ static void test_unreliable_one_key2(void)
     struct onekey_client oc[NCLIENT];
     for (int i = 0; i < NCLIENT; i++) {
         oc[i] = (struct onekey_client){cfg, i, UPTO};
-        spawn(&th[i], onekey_client_main, &oc[i]);
+        tester_spawn(&th[i], onekey_client_main, &oc[i]);
     }
     for (int i = 0; i < NCLIENT; i++)
         pthread_join(th[i], NULL);

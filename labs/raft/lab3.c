@@ -25,16 +25,6 @@ static int64_t rand_int(void) { return tester_rand_int(); }
 
 /* Threads started by tests get a modest stack: TestUnreliableAgree3C keeps
  * close to 200 of them alive at once. */
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
-    if (pthread_create(t, &attr, fn, arg) != 0)
-        fatalf("pthread_create failed");
-    pthread_attr_destroy(&attr);
-}
-
 /* ======================================================================
  * 3A: leader election
  * ====================================================================== */
@@ -421,7 +411,7 @@ static void test_concurrent_starts_3b(void)
         pthread_t th[ITERS];
         for (int ii = 0; ii < ITERS; ii++) {
             args[ii] = (struct cstart_arg){cfg, leader, ii, term, -1};
-            spawn(&th[ii], concurrent_start_main, &args[ii]);
+            tester_spawn(&th[ii], concurrent_start_main, &args[ii]);
         }
         for (int ii = 0; ii < ITERS; ii++)
             pthread_join(th[ii], NULL);
@@ -929,7 +919,7 @@ static void test_unreliable_agree_3c(void)
     for (int iters = 1; iters < ITERS; iters++) {
         for (int j = 0; j < PER; j++) {
             args[iters][j] = (struct one_arg){cfg, 100 * iters + j};
-            spawn(&th[iters][j], one_main, &args[iters][j]);
+            tester_spawn(&th[iters][j], one_main, &args[iters][j]);
         }
         rcfg_one_int(cfg, iters, 1, true);
     }
@@ -1068,7 +1058,7 @@ static void internal_churn(bool unreliable)
     pthread_t th[NCLI];
     for (int i = 0; i < NCLI; i++) {
         cli[i] = (struct churn_client){cfg, i, servers, &stop, NULL, 0, 0};
-        spawn(&th[i], churn_client_main, &cli[i]);
+        tester_spawn(&th[i], churn_client_main, &cli[i]);
     }
 
     for (int iters = 0; iters < 20; iters++) {

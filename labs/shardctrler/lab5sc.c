@@ -230,12 +230,6 @@ static void passed(void)
     tester_printf("  ... Passed\n");
 }
 
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    if (pthread_create(t, NULL, fn, arg) != 0)
-        fatalf("pthread_create failed");
-}
-
 /* One concurrent leave/join clerk: its clerk and gid. */
 struct basic_para {
     struct sc_clerk *ck;
@@ -256,7 +250,7 @@ static void concurrent(struct sc5cfg *cfg, struct sc_clerk *ck, int base,
         para[i] = (struct basic_para){sc5cfg_make_client(cfg), gids[i]};
     }
     for (int i = 0; i < NPARA; i++)
-        spawn(&th[i], fn, &para[i]);
+        tester_spawn(&th[i], fn, &para[i]);
     for (int i = 0; i < NPARA; i++)
         pthread_join(th[i], NULL);
     check(gids, NPARA, ck);

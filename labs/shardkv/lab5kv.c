@@ -29,16 +29,6 @@
 
 static void sleep_ms(uint64_t ms) { clock_sleep_ms(ms); }
 
-static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 512 * 1024);
-    if (pthread_create(t, &attr, fn, arg) != 0)
-        fatalf("pthread_create failed");
-    pthread_attr_destroy(&attr);
-}
-
 /* Titles are printed exactly as the originals (some end in "...", some in
  * " ..."). */
 static void title(const char *s) { tester_printf("%s\n", s); }
@@ -281,7 +271,7 @@ static void test_static_shards(void)
     for (int i = 0; i < N; i++) {
         cks[i] = skv5cfg_make_client(cfg); /* only one call allowed per client */
         args[i] = (struct oneshot_arg){&os, cks[i], k->ka[i], va(k, i)};
-        spawn(&th[i], oneshot_get, &args[i]);
+        tester_spawn(&th[i], oneshot_get, &args[i]);
     }
     /* wait a bit, only about half the Gets should succeed. */
     int ndone = oneshot_wait(&os);
@@ -336,7 +326,7 @@ static void test_rejection(void)
     for (int i = 0; i < N; i++) {
         cks[i] = skv5cfg_make_client_ctl(cfg, ctl1);
         args[i] = (struct oneshot_arg){&os, cks[i], k->ka[i], va(k, i)};
-        spawn(&th[i], oneshot_get, &args[i]);
+        tester_spawn(&th[i], oneshot_get, &args[i]);
     }
     /* Gets for 100's own shards complete; the others must be rejected,
      * so those clerks retry forever. */
@@ -519,7 +509,7 @@ static void appenders_start(struct appenders *a, struct skv5cfg *cfg,
     for (int i = 0; i < k->n; i++) {
         a->cks[i] = skv5cfg_make_client(cfg);
         g_args[i] = (struct appender_arg){a, i};
-        spawn(&a->th[i], appender, &g_args[i]);
+        tester_spawn(&a->th[i], appender, &g_args[i]);
     }
 }
 
@@ -805,7 +795,7 @@ static void test_unreliable3(void)
     for (int i = 0; i < N; i++) {
         r.cks[i] = skv5cfg_make_client(cfg);
         args[i] = (struct rand_arg){&r, i};
-        spawn(&r.th[i], random_client, &args[i]);
+        tester_spawn(&r.th[i], random_client, &args[i]);
     }
     unreliable_schedule(cfg);
 

@@ -471,3 +471,14 @@ usage_error:
     free(chosen);
     return 2;
 }
+
+void tester_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    int rc = pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    if (rc != 0)
+        tester_fatalf("pthread_create failed: %s", strerror(rc));
+}

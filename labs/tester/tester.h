@@ -30,6 +30,7 @@
 #ifndef LABS_TESTER_TESTER_H_
 #define LABS_TESTER_TESTER_H_
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -96,6 +97,11 @@ void tester_set_dump(void (*dump)(void *ctx), void *ctx);
  * has exceeded its limit (the Go tester's checkTimeout(); the watchdog
  * thread also fires by itself at the limit, so a hung test ends too). */
 void tester_check_timeout(void);
+
+/* Start a test thread (clerk, churner, ...) with a 512 KiB stack: tests
+ * start hundreds at once, and the default 8 MiB reservations add up under
+ * the sanitizers. Fails the test if the thread cannot be created. */
+void tester_spawn(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* ---- summary lines ------------------------------------------------------- */
 
