@@ -310,6 +310,26 @@ fail:
     return NULL;
 }
 
+/* Replace *dst with a copy of n bytes at src. src may point into *dst
+ * (re-saving what was read): then build the copy first. */
+static void replace_copy(struct buf *dst, const void *src, size_t n)
+{
+    const uint8_t *s = src;
+    bool aliases = n && dst->data && s >= dst->data && s < dst->data + dst->len;
+    /* A much smaller value (a snapshot after shards were deleted) gets a
+     * fresh allocation rather than pinning the old peak. */
+    if (aliases || dst->cap > 2 * n + 4096) {
+        struct buf nb = BUF_INIT;
+        buf_append(&nb, src, n);
+        buf_free(dst);
+        *dst = nb;
+        return;
+    }
+    /* Reuse the allocation: Raft saves on every entry and command. */
+    buf_clear(dst);
+    buf_append(dst, src, n);
+}
+
 int persister_save(struct persister *p, const void *state, size_t state_len,
                    const void *snap, size_t snap_len)
 {
@@ -318,17 +338,25 @@ int persister_save(struct persister *p, const void *state, size_t state_len,
     if (p->dir)
         rc = file_save(p->dir, state, state_len, snap, snap_len);
     if (rc == 0) {
-        /* Copy semantics: the caller may reuse its buffers at once. The
-         * inputs may alias our own buffers (re-saving what was read), so
-         * build the new pair before replacing the old one. */
-        struct buf ns = BUF_INIT, nsnap = BUF_INIT;
-        buf_append(&ns, state, state_len);
-        buf_append(&nsnap, snap, snap_len);
-        buf_free(&p->state);
-        buf_free(&p->snap);
-        p->state = ns;
-        p->snap = nsnap;
+        /* Copy semantics: the caller may reuse its buffers at once. */
+        replace_copy(&p->state, state, state_len);
+        replace_copy(&p->snap, snap, snap_len);
     }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int persister_save_state(struct persister *p, const void *state,
+                         size_t state_len)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    /* The file holds the pair, so it is rewritten whole; only the
+     * in-memory copy of the snapshot is spared. */
+    if (p->dir)
+        rc = file_save(p->dir, state, state_len, p->snap.data, p->snap.len);
+    if (rc == 0)
+        replace_copy(&p->state, state, state_len);
     pthread_mutex_unlock(&p->mu);
     return rc;
 }

@@ -9,7 +9,8 @@
  *     fsync'd, so a SIGKILL at any moment leaves the old or the new pair.
  *
  * save() stores copies of both blobs atomically; passing NULL/0 for the
- * snapshot erases it. Thread-safe (one mutex per persister). */
+ * snapshot erases it. save_state() replaces the state and keeps the
+ * snapshot. Thread-safe (one mutex per persister). */
 #ifndef COMMON_PERSISTER_H_
 #define COMMON_PERSISTER_H_
 
@@ -32,6 +33,11 @@ void persister_free(struct persister *p);
 /* Atomically replace state and snapshot. Returns 0 or ERR_IO (file). */
 int persister_save(struct persister *p, const void *state, size_t state_len,
                    const void *snap, size_t snap_len);
+/* Replace the state and keep the snapshot: what Raft calls for a new term,
+ * vote or log entry, so a large snapshot is not copied on every entry.
+ * Same atomicity and errors as persister_save(). */
+int persister_save_state(struct persister *p, const void *state,
+                         size_t state_len);
 /* Copies into out (cleared first). */
 void persister_read_state(struct persister *p, struct buf *out);
 void persister_read_snapshot(struct persister *p, struct buf *out);

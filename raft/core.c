@@ -386,9 +386,15 @@ const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len)
     return c->snap;
 }
 
+bool raft_core_snapshot_changed(const struct raft_core *c)
+{
+    return c->snap_dirty;
+}
+
 void raft_core_persisted(struct raft_core *c)
 {
     c->dirty = false;
+    c->snap_dirty = false;
 }
 
 struct raft_msg *raft_core_pop_msg(struct raft_core *c)

@@ -124,8 +124,12 @@ static void persist_locked(struct raft *rf)
     raft_core_encode_state(rf->core, &rf->enc);
     size_t snap_len;
     const uint8_t *snap = raft_core_snapshot(rf->core, &snap_len);
-    int rc = persister_save(rf->persister, rf->enc.data, rf->enc.len, snap,
-                            snap_len);
+    /* Most saves are a new entry or term: leave the snapshot in place. */
+    int rc = raft_core_snapshot_changed(rf->core)
+                 ? persister_save(rf->persister, rf->enc.data, rf->enc.len,
+                                  snap, snap_len)
+                 : persister_save_state(rf->persister, rf->enc.data,
+                                        rf->enc.len);
     if (rc != 0) {
         /* Going on would break Figure 2's promise (a vote or an entry
          * acknowledged but not durable). Stop the process instead. */

@@ -79,6 +79,8 @@ struct raft_progress {
      * reply: new entries wait for it (they are batched into the next
      * message) instead of being sent one by one. Heartbeats resend. */
     bool inflight;
+    uint64_t inflight_ms;  /* when that message went out */
+    size_t inflight_bytes; /* its command or snapshot bytes */
     bool vote_granted; /* candidate: this peer granted us its vote */
 };
 
@@ -105,6 +107,7 @@ struct raft_core {
     struct raft_progress peers[RAFT_MAX_PEERS];
 
     bool dirty; /* persistent state changed since raft_core_persisted() */
+    bool snap_dirty; /* ... and the snapshot is among the changes */
 
     /* Outgoing requests, FIFO. */
     struct raft_msg **out;

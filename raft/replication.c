@@ -38,17 +38,24 @@ void raft_replication_become_leader(struct raft_core *c, uint64_t now_ms)
 /* Figure 2, Leaders: "If last log index >= nextIndex for a follower: send
  * AppendEntries RPC with log entries starting at nextIndex". One message
  * carries a batch of up to max_batch_bytes (always at least one entry). */
-void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
+static void send_append(struct raft_core *c, int peer, uint64_t now_ms,
+                        bool with_entries)
 {
     struct raft_progress *p = &c->peers[peer];
-    if (p->next_index <= c->log.snap_index) {
+    if (with_entries && p->next_index <= c->log.snap_index) {
         /* The entries it needs were compacted away (§7). */
         raft_snapshot_send(c, peer, now_ms);
         return;
     }
-    int64_t last = raft_log_last_index(&c->log);
+    /* A bare heartbeat checks the last entry we know, or the snapshot's
+     * if the follower is behind it (its reply may then be a rejection,
+     * which the reply handler ignores as not about nextIndex). */
+    int64_t prev = p->next_index - 1;
+    if (prev < c->log.snap_index)
+        prev = c->log.snap_index;
+    int64_t last = with_entries ? raft_log_last_index(&c->log) : prev;
     size_t n = 0, bytes = 0;
-    for (int64_t i = p->next_index; i <= last; i++) {
+    for (int64_t i = prev + 1; i <= last; i++) {
         size_t cost = raft_log_get(&c->log, i)->len + 16;
         if (n > 0 && bytes + cost > c->cfg.max_batch_bytes)
             break;
@@ -60,8 +67,8 @@ void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
     struct raft_msg *m = xcalloc(1, sizeof(*m));
     m->type = RAFT_MSG_APPEND_ENTRIES;
     m->to = peer;
-    m->ae.prev_log_index = p->next_index - 1;
-    m->ae.prev_log_term = raft_log_term_at(&c->log, p->next_index - 1);
+    m->ae.prev_log_index = prev;
+    m->ae.prev_log_term = raft_log_term_at(&c->log, prev);
     m->ae.leader_commit = c->commit_index;
     if (n > 0) {
         size_t hdr = n * sizeof(struct raft_entry);
@@ -82,6 +89,8 @@ void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
         m->ae.entries = es;
         m->ae.n_entries = n;
         p->inflight = true;
+        p->inflight_ms = now_ms;
+        p->inflight_bytes = bytes;
     }
     p->last_sent_ms = now_ms;
     p->sent_commit = c->commit_index;
@@ -89,8 +98,7 @@ void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
     if (n > 0)
         log_debug("APND", c->cfg.id, "-> S%d entries %lld..%lld (prev "
                   "%lld/T%lld) commit %lld", peer,
-                  (long long)p->next_index,
-                  (long long)p->next_index + (long long)n - 1,
+                  (long long)prev + 1, (long long)prev + (long long)n,
                   (long long)m->ae.prev_log_index,
                   (long long)m->ae.prev_log_term,
                   (long long)c->commit_index);
@@ -100,6 +108,26 @@ void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
                   (long long)m->ae.prev_log_term,
                   (long long)c->commit_index);
     raft_core_emit(c, m);
+}
+
+void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms)
+{
+    send_append(c, peer, now_ms, true);
+}
+
+/* See RAFT_RESEND_UNIT: may the heartbeat resend the message in flight? */
+static bool resend_due(const struct raft_core *c,
+                       const struct raft_progress *p, uint64_t now_ms)
+{
+    if (!p->inflight)
+        return true;
+    uint64_t wait = (uint64_t)c->cfg.heartbeat_ms *
+                    (1 + p->inflight_bytes / RAFT_RESEND_UNIT);
+    if (wait > RAFT_RESEND_MAX_MS)
+        wait = RAFT_RESEND_MAX_MS;
+    if (wait < c->cfg.heartbeat_ms)
+        wait = c->cfg.heartbeat_ms;
+    return now_ms >= p->inflight_ms + wait;
 }
 
 void raft_replication_flush(struct raft_core *c, uint64_t now_ms)
@@ -121,14 +149,16 @@ void raft_replication_flush(struct raft_core *c, uint64_t now_ms)
  * timeouts (§5.2)". Every message to a peer counts as its heartbeat, so an
  * idle peer hears from us once per heartbeat_ms and a busy one no more
  * often than the traffic itself. A heartbeat also retransmits entries not
- * yet acknowledged (the earlier message or its reply may be lost). */
+ * yet acknowledged (the earlier message or its reply may be lost), unless
+ * a large message has not yet had time to arrive (RAFT_RESEND_UNIT). */
 void raft_replication_tick(struct raft_core *c, uint64_t now_ms)
 {
     for (int i = 0; i < c->cfg.n; i++) {
         if (i == c->cfg.id)
             continue;
-        if (now_ms >= c->peers[i].last_sent_ms + c->cfg.heartbeat_ms)
-            raft_replication_send(c, i, now_ms);
+        struct raft_progress *p = &c->peers[i];
+        if (now_ms >= p->last_sent_ms + c->cfg.heartbeat_ms)
+            send_append(c, i, now_ms, resend_due(c, p, now_ms));
     }
     raft_replication_flush(c, now_ms); /* commit notices now due */
 }

@@ -14,6 +14,7 @@ void raft_snapshot_set(struct raft_core *c, const void *data, size_t len)
 {
     free(c->snap);
     c->snap = NULL;
+    c->snap_dirty = true; /* callers set dirty too */
     c->snap_len = len;
     if (len) {
         c->snap = xmalloc(len);
@@ -36,6 +37,8 @@ void raft_snapshot_send(struct raft_core *c, int peer, uint64_t now_ms)
         m->is.len = c->snap_len;
     }
     p->inflight = true;
+    p->inflight_ms = now_ms;
+    p->inflight_bytes = c->snap_len;
     p->last_sent_ms = now_ms;
     log_debug("SNAP", c->cfg.id, "-> S%d snapshot through %lld/T%lld "
               "(%zu bytes)", peer, (long long)c->log.snap_index,

@@ -66,6 +66,35 @@ static void test_mem_copy_semantics(void **state)
     persister_free(q);
 }
 
+/* save_state() replaces the state and keeps the snapshot; a shrunken value
+ * and a re-save of what was read come back intact. */
+static void test_mem_save_state(void **state)
+{
+    (void)state;
+    struct persister *p = persister_new_mem();
+    assert_int_equal(persister_save_state(p, "s0", 2), 0);
+    expect_pair(p, "s0", "");
+    assert_int_equal(persister_save(p, "state-1", 7, "snap-1", 6), 0);
+    assert_int_equal(persister_save_state(p, "state-22", 8), 0);
+    expect_pair(p, "state-22", "snap-1");
+    struct buf b = BUF_INIT;
+    persister_read_state(p, &b);
+    assert_int_equal(persister_save_state(p, b.data, b.len), 0);
+    expect_pair(p, "state-22", "snap-1");
+    buf_free(&b);
+    /* From 1 MiB down to 1 byte: still exact. */
+    size_t big = 1 << 20;
+    char *blob = calloc(1, big);
+    assert_non_null(blob);
+    memset(blob, 'x', big);
+    assert_int_equal(persister_save(p, blob, big, blob, big), 0);
+    assert_int_equal(persister_state_size(p), big);
+    assert_int_equal(persister_save(p, "y", 1, "z", 1), 0);
+    expect_pair(p, "y", "z");
+    free(blob);
+    persister_free(p);
+}
+
 static char *make_tmpdir(void)
 {
     char tmpl[] = "/tmp/test_persister.XXXXXX";
@@ -98,6 +127,17 @@ static void test_file_reopen(void **state)
     assert_int_equal(err, 0);
     expect_pair(p, "", "");
     assert_int_equal(persister_save(p, "abc", 3, "snapshot", 8), 0);
+    assert_int_equal(persister_save(p, "abcd", 4, "snapshot2", 9), 0);
+    persister_free(p);
+    p = persister_open_dir(dir, &err);
+    assert_non_null(p);
+    expect_pair(p, "abcd", "snapshot2");
+    /* save_state() keeps the snapshot on disk too. */
+    assert_int_equal(persister_save_state(p, "abcde", 5), 0);
+    persister_free(p);
+    p = persister_open_dir(dir, &err);
+    assert_non_null(p);
+    expect_pair(p, "abcde", "snapshot2");
     assert_int_equal(persister_save(p, "abcd", 4, "snapshot2", 9), 0);
     persister_free(p);
 
@@ -244,6 +284,7 @@ int main(int argc, char **argv)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mem_copy_semantics),
+        cmocka_unit_test(test_mem_save_state),
         cmocka_unit_test(test_file_reopen),
         cmocka_unit_test(test_file_corruption),
         cmocka_unit_test(test_file_bad_dir),

@@ -567,6 +567,82 @@ static void test_cluster_batching(void **state)
     cluster_free(&cl);
 }
 
+/* Deliver the leader's queued messages, except that AppendEntries to
+ * peer `slow` carrying entries are counted in *with and dropped (a slow
+ * link: neither delivered nor failed); bare ones to it are counted in
+ * *without and delivered. */
+static void slow_link(struct cluster *cl, int l, int slow, int *with,
+                      int *without)
+{
+    struct raft_msg *m;
+    persist(cl, l);
+    while ((m = raft_core_pop_msg(cl->c[l])) != NULL) {
+        bool drop = false;
+        if (m->to == slow && m->type == RAFT_MSG_APPEND_ENTRIES) {
+            drop = m->ae.n_entries > 0;
+            (*(drop ? with : without))++;
+        }
+        if (!drop) {
+            struct raft_msg reply;
+            assert_int_equal(raft_core_recv_request(cl->c[m->to], m, &reply,
+                                                    cl->now),
+                             0);
+            persist(cl, m->to);
+            raft_core_recv_reply(cl->c[l], m, &reply, cl->now);
+            apply(cl, m->to);
+        }
+        raft_msg_free(m);
+        persist(cl, l);
+    }
+}
+
+/* RAFT_RESEND_UNIT: an unacknowledged small entry is resent with every
+ * heartbeat; a 1 MiB one only once it has had 5 heartbeat intervals (one,
+ * plus one per 256 KiB) to arrive, bare heartbeats keeping the follower
+ * quiet meanwhile. */
+static void test_large_message_resend(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        bool large = round == 1;
+        struct cluster cl;
+        cluster_init(&cl, 3);
+        cluster_run(&cl, 1000);
+        int l = cluster_leader(&cl);
+        int f = (l + 1) % 3;
+        size_t len = large ? 1u << 20 : 1;
+        char *cmd = calloc(1, len);
+        assert_non_null(cmd);
+        assert_int_equal(
+            raft_core_propose(cl.c[l], cmd, len, cl.now, NULL, NULL), 0);
+        free(cmd);
+        int with = 0, without = 0;
+        slow_link(&cl, l, f, &with, &without);
+        assert_int_equal(with, 1);
+        uint64_t sent = cl.now;
+        for (cl.now = sent + 10; cl.now < sent + 500; cl.now += 10) {
+            raft_core_tick(cl.c[l], cl.now);
+            slow_link(&cl, l, f, &with, &without);
+        }
+        if (!large) {
+            assert_int_equal(with, 5); /* at 0, 100, 200, 300, 400 ms */
+            assert_int_equal(without, 0);
+        } else {
+            assert_int_equal(with, 1);
+            assert_int_equal(without, 4);
+            raft_core_tick(cl.c[l], cl.now); /* sent + 500 ms */
+            slow_link(&cl, l, f, &with, &without);
+            assert_int_equal(with, 2);
+            /* That copy was lost too; the next one, 500 ms later, is
+             * delivered. */
+            cluster_run(&cl, 600);
+            assert_int_equal(cluster_leader(&cl), l);
+            assert_int_equal(cl.applied[f], raft_core_last_index(cl.c[l]));
+        }
+        cluster_free(&cl);
+    }
+}
+
 /* §5.4.2 / Figure 8: a leader does not commit an entry from an earlier
  * term by counting replicas, only once an entry of its own term is stored
  * on a majority. */
@@ -834,7 +910,15 @@ static void test_persist_round_trip(void **state)
     struct raft_apply a;
     while (raft_core_next_apply(c, &a))
         ;
+    /* A vote changes the state, not the snapshot; a compaction both. */
+    assert_true(raft_core_need_persist(c));
+    assert_false(raft_core_snapshot_changed(c));
+    raft_core_persisted(c);
     assert_int_equal(raft_core_compact(c, 2, "snap", 4), 0);
+    assert_true(raft_core_need_persist(c));
+    assert_true(raft_core_snapshot_changed(c));
+    raft_core_persisted(c);
+    assert_false(raft_core_snapshot_changed(c));
     struct buf b = BUF_INIT;
     raft_core_encode_state(c, &b);
 
@@ -985,6 +1069,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_append_converts_candidate),
         cmocka_unit_test(test_cluster_basic),
         cmocka_unit_test(test_cluster_batching),
+        cmocka_unit_test(test_large_message_resend),
         cmocka_unit_test(test_commit_rule_current_term_only),
         cmocka_unit_test(test_fast_backup),
         cmocka_unit_test(test_snapshot_install),
