@@ -2,8 +2,10 @@
  * parsing address lists and numbers from the command line, opening the
  * data directory's persister, and waiting for a shutdown signal.
  *
- * Daemons and CLIs call these from main() only (none of it is meant for
- * library code). Nothing here holds locks or starts threads. */
+ * Daemons and CLIs call these from main() (rpc/end_pool.c and rpc/serve.c
+ * build their address-list and serve-until-signal helpers on them); none
+ * of it is meant for service code. Nothing here holds locks or starts
+ * threads. */
 #ifndef COMMON_DAEMON_H_
 #define COMMON_DAEMON_H_
 

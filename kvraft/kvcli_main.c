@@ -36,6 +36,7 @@
 #include "common/daemon.h"
 #include "common/err.h"
 #include "kvraft/kvraft.h"
+#include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 
 #define MAX_SERVERS 64
@@ -213,27 +214,20 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char *addrs[MAX_SERVERS];
-    int n = daemon_split_list(servers_arg, addrs, MAX_SERVERS);
+    /* A server answers within ~1 s (its own wait bound); a longer silence
+     * means a dead or partitioned machine: try the next. */
+    struct rpc_end_pool *pool = rpc_end_pool_new(3000);
+    struct rpc_end *ends[MAX_SERVERS];
+    int n = rpc_end_pool_list(pool, "kvcli", servers_arg, ends, MAX_SERVERS,
+                              -1);
     if (n < 0) {
-        fprintf(stderr, "kvcli: bad server list '%s'\n", servers_arg);
+        rpc_end_pool_free(pool);
         return 2;
     }
+    char *addrs[MAX_SERVERS]; /* the same list: parsed once already */
+    daemon_split_list(servers_arg, addrs, MAX_SERVERS);
     signal(SIGPIPE, SIG_IGN);
     daemon_default_log();
-    struct rpc_end *ends[MAX_SERVERS];
-    for (int i = 0; i < n; i++) {
-        int err = 0;
-        ends[i] = rpc_end_new(addrs[i], &err);
-        if (!ends[i]) {
-            fprintf(stderr, "kvcli: bad server address '%s': %s\n",
-                    addrs[i], err_msg(err));
-            return 2;
-        }
-        /* A server answers within ~1 s (its own wait bound); a longer
-         * silence means a dead or partitioned machine: try the next. */
-        rpc_end_set_timeout(ends[i], 3000);
-    }
     struct kv_clerk *ck = kv_clerk_new(ends, n, client);
     kv_clerk_set_op_timeout(ck, (uint64_t)timeout_ms);
     int rc;
@@ -246,10 +240,8 @@ int main(int argc, char **argv)
                  ? 1
                  : 0;
     kv_clerk_free(ck);
-    for (int i = 0; i < n; i++) {
-        rpc_end_shutdown(ends[i]);
-        rpc_end_free(ends[i]);
-    }
+    rpc_end_pool_shutdown(pool);
+    rpc_end_pool_free(pool);
     daemon_free_list(addrs, n);
     return rc;
 }

@@ -19,7 +19,9 @@
 #include "common/err.h"
 #include "common/persister.h"
 #include "kvraft/kvraft.h"
+#include "rpc/end_pool.h"
 #include "rpc/rpc.h"
+#include "rpc/serve.h"
 
 #define MAX_PEERS 64
 
@@ -34,7 +36,8 @@ static void usage(FILE *f)
             "  -l LISTEN        listen address (default: the peer list's entry)\n"
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many bytes\n"
             "                   (default 262144; -1 disables snapshots)\n"
-            "environment: LABLOG=debug[:KV,RAFT,...] for debug logs\n");
+            "environment: LABLOG=debug[:KV,RSM,LEAD,...] for debug logs\n"
+            "             (topics: common/log.h)\n");
 }
 
 int main(int argc, char **argv)
@@ -72,37 +75,25 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char *addrs[MAX_PEERS];
-    int n = daemon_split_list(peers_arg, addrs, MAX_PEERS);
-    if (n < 0) {
-        fprintf(stderr, "kvserver: bad peer list '%s' (empty entry or more "
-                        "than %d peers)\n", peers_arg, MAX_PEERS);
+    struct rpc_end_pool *pool = rpc_end_pool_new(0);
+    struct rpc_end *ends[MAX_PEERS];
+    int n = rpc_end_pool_list(pool, "kvserver", peers_arg, ends, MAX_PEERS,
+                              (int)me);
+    if (n < 0 || me >= n) {
+        if (n >= 0)
+            fprintf(stderr, "kvserver: index %lld out of range for %d "
+                            "peers\n", me, n);
+        rpc_end_pool_free(pool);
         return 2;
     }
-    if (me >= n) {
-        fprintf(stderr, "kvserver: index %lld out of range for %d peers\n",
-                me, n);
-        return 2;
-    }
-    if (!listen_addr)
-        listen_addr = addrs[me];
-
+    char *self[MAX_PEERS]; /* the same list: parsed once already */
+    daemon_split_list(peers_arg, self, MAX_PEERS);
     daemon_default_log();
     struct persister *ps = daemon_open_data_dir("kvserver", dir);
-    if (!ps)
+    if (!ps) {
+        rpc_end_pool_free(pool);
+        daemon_free_list(self, n);
         return 1;
-    int err = 0;
-
-    struct rpc_end *ends[MAX_PEERS] = {0};
-    for (int i = 0; i < n; i++) {
-        if (i == me)
-            continue;
-        ends[i] = rpc_end_new(addrs[i], &err);
-        if (!ends[i]) {
-            fprintf(stderr, "kvserver: bad peer address '%s': %s\n",
-                    addrs[i], err_msg(err));
-            return 2;
-        }
     }
 
     /* Block the shutdown signals in every thread; main waits for them. */
@@ -113,26 +104,19 @@ int main(int argc, char **argv)
     struct kv_server *kv = kv_server_start(ends, n, (int)me, ps,
                                            maxraftstate);
     int rc = kv_server_register(kv, srv);
+    char who[64], extra[1024];
+    snprintf(who, sizeof(who), "kvserver %lld/%d", me, n);
+    snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_server_listen(srv, listen_addr);
-    if (rc != 0) {
-        fprintf(stderr, "kvserver: cannot listen on %s: %s\n", listen_addr,
-                err_msg(rc));
-    } else {
-        fprintf(stderr, "kvserver %lld/%d: serving on %s, data in %s\n", me,
-                n, rpc_server_addr(srv), dir);
-        int sig = daemon_wait_signal(&sigs);
-        fprintf(stderr, "kvserver %lld: %s, shutting down\n", me,
-                strsignal(sig));
-    }
+        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self[me],
+                                    &sigs, who, extra);
 
+    rpc_end_pool_shutdown(pool); /* calls to dead peers fail at once */
     kv_kill(kv); /* wakes blocked handlers, so the server can close */
     rpc_server_close(srv);
     kv_free(kv);
-    for (int i = 0; i < n; i++)
-        if (ends[i])
-            rpc_end_free(ends[i]);
-    daemon_free_list(addrs, n);
+    rpc_end_pool_free(pool);
+    daemon_free_list(self, n);
     persister_free(ps);
     return rc ? 1 : 0;
 }

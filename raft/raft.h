@@ -1,5 +1,7 @@
-/* raft.h - Raft with the 6.5840 API: a threaded driver around the
- * deterministic core (raft_core.h), speaking msgpack-rpc to its peers.
+/* raft.h - Raft with the 6.5840 API, speaking msgpack-rpc to its peers.
+ * (The reference solution is a threaded driver, raft/driver.c, around a
+ * deterministic core, raft/raft_core.h; a handout's raft.c may be built
+ * any way that keeps this interface.)
  *
  * Usage (as the tester and the KV services do):
  *   struct raft *rf = raft_make(peers, n, me, persister, apply_q);

@@ -16,7 +16,9 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "rpc/end_pool.h"
 #include "rpc/rpc.h"
+#include "rpc/serve.h"
 #include "shardctrler/shardctrler.h"
 
 #define SC_MAX_PEERS 64
@@ -34,7 +36,8 @@ static void usage(FILE *f)
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
             "bytes\n"
             "                   (default 65536; -1 disables snapshots)\n"
-            "environment: LABLOG=debug[:SC,RAFT,...] for debug logs\n");
+            "environment: LABLOG=debug[:CTRL,RSM,LEAD,...] for debug logs\n"
+            "             (topics: common/log.h)\n");
 }
 
 int main(int argc, char **argv)
@@ -69,29 +72,26 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char *addrs[SC_MAX_PEERS];
-    int n = daemon_split_list(peers_arg, addrs, SC_MAX_PEERS);
+    struct rpc_end_pool *pool = rpc_end_pool_new(0);
+    struct rpc_end *ends[SC_MAX_PEERS];
+    int n = rpc_end_pool_list(pool, "scserver", peers_arg, ends,
+                              SC_MAX_PEERS, (int)me);
     if (n < 0 || me >= n) {
-        fprintf(stderr, "scserver: bad peer list '%s' for index %lld\n",
-                peers_arg, me);
+        if (n >= 0)
+            fprintf(stderr, "scserver: index %lld out of range for %d "
+                            "peers\n", me, n);
+        rpc_end_pool_free(pool);
         return 2;
     }
-    if (!listen_addr)
-        listen_addr = addrs[me];
+    char *self[SC_MAX_PEERS]; /* the same list: parsed once already */
+    daemon_split_list(peers_arg, self, SC_MAX_PEERS);
     daemon_default_log();
-
-    struct rpc_end *ends[SC_MAX_PEERS] = {0};
-    for (int i = 0; i < n; i++) {
-        int err = 0;
-        if (i != me && !(ends[i] = rpc_end_new(addrs[i], &err))) {
-            fprintf(stderr, "scserver: bad peer address '%s': %s\n",
-                    addrs[i], err_msg(err));
-            return 2;
-        }
-    }
     struct persister *ps = daemon_open_data_dir("scserver", dir);
-    if (!ps)
+    if (!ps) {
+        rpc_end_pool_free(pool);
+        daemon_free_list(self, n);
         return 1;
+    }
 
     sigset_t sigs;
     daemon_block_signals(&sigs); /* before any thread starts */
@@ -99,25 +99,18 @@ int main(int argc, char **argv)
     struct sc_server *sc = sc_server_start(ends, n, (int)me, ps,
                                            maxraftstate);
     int rc = sc_server_register(sc, srv);
+    char who[64], extra[1024];
+    snprintf(who, sizeof(who), "scserver %lld/%d", me, n);
+    snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_server_listen(srv, listen_addr);
-    if (rc != 0) {
-        fprintf(stderr, "scserver: cannot listen on %s: %s\n", listen_addr,
-                err_msg(rc));
-    } else {
-        fprintf(stderr, "scserver %lld/%d: serving on %s, data in %s\n", me,
-                n, rpc_server_addr(srv), dir);
-        int sig = daemon_wait_signal(&sigs);
-        fprintf(stderr, "scserver %lld: %s, shutting down\n", me,
-                strsignal(sig));
-    }
+        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self[me],
+                                    &sigs, who, extra);
+    rpc_end_pool_shutdown(pool); /* calls to dead peers fail at once */
     sc_kill(sc); /* wakes blocked handlers, so the server can close */
     rpc_server_close(srv);
     sc_free(sc);
-    for (int i = 0; i < n; i++)
-        if (ends[i])
-            rpc_end_free(ends[i]);
-    daemon_free_list(addrs, n);
+    rpc_end_pool_free(pool);
+    daemon_free_list(self, n);
     persister_free(ps);
     return rc == 0 ? 0 : 1;
 }

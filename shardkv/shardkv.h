@@ -160,24 +160,4 @@ int skv_clerk_append_n(struct skv_clerk *ck, const char *key, size_t klen,
  * outcome of a timed-out Put/Append is unknown. */
 void skv_clerk_set_op_timeout(struct skv_clerk *ck, uint64_t ms);
 
-/* ---- TCP ends for real deployments (tcp_ends.c) ------------------------- */
-/* Daemons, the CLI and the benchmark name servers by "host:port". A pool
- * makes one TCP end per address on first use (ends to one address share
- * a connection) and owns them all until skv_tcp_ends_free; every user of
- * its ends (servers, clerks) must be freed first. Thread-safe: one mutex
- * guards the table, held only while looking up or adding an end. */
-struct skv_tcp_ends;
-
-/* call_timeout_ms bounds each call on the pool's ends (0: the RPC
- * default). Returns owned. */
-struct skv_tcp_ends *skv_tcp_ends_new(uint64_t call_timeout_ms);
-/* An skv_make_end_fn (ctx: the pool): the end for addr, owned by the
- * pool; NULL if addr cannot be parsed. Also how daemons get their Raft
- * peer and controller ends. */
-struct rpc_end *skv_tcp_make_end(void *ctx, const char *addr);
-/* Fail every call in progress or to come (shutdown: so that nothing waits
- * out a call timeout). */
-void skv_tcp_ends_shutdown(struct skv_tcp_ends *p);
-void skv_tcp_ends_free(struct skv_tcp_ends *p);
-
 #endif /* SHARDKV_SHARDKV_H_ */

@@ -34,6 +34,7 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 #include "shardkv/shardkv.h"
 
@@ -235,7 +236,7 @@ static int enc_empty(msgpack_packer *pk, const void *p)
     return 0;
 }
 
-static int cmd_status(struct skv_tcp_ends *pool, const char *list)
+static int cmd_status(struct rpc_end_pool *pool, const char *list)
 {
     char *addrs[SKVCLI_MAX];
     int n = daemon_split_list(list, addrs, SKVCLI_MAX), down = 0;
@@ -243,7 +244,7 @@ static int cmd_status(struct skv_tcp_ends *pool, const char *list)
         return ERR_INVAL;
     for (int i = 0; i < n; i++) {
         struct status_reply r = {0};
-        struct rpc_end *e = skv_tcp_make_end(pool, addrs[i]);
+        struct rpc_end *e = rpc_end_pool_get(pool, addrs[i]);
         int rc = e ? rpc_call(e, "ShardKV.Status", enc_empty, NULL,
                               dec_status, &r)
                    : ERR_ADDR;
@@ -313,22 +314,16 @@ int main(int argc, char **argv)
     daemon_default_log();
     /* A server answers within about a second (its own wait bound); a
      * longer silence means a dead machine: try the next one. */
-    struct skv_tcp_ends *pool = skv_tcp_ends_new(3000);
+    struct rpc_end_pool *pool = rpc_end_pool_new(3000);
     int rc;
     if (is_status) {
         rc = cmd_status(pool, args[0]);
     } else {
-        char *addrs[SKVCLI_MAX];
         struct rpc_end *ctrls[SKVCLI_MAX];
-        int nc = daemon_split_list(ctrl_arg, addrs, SKVCLI_MAX);
-        bool bad = nc < 0;
-        for (int i = 0; i < nc; i++)
-            bad = !(ctrls[i] = skv_tcp_make_end(pool, addrs[i])) || bad;
-        if (nc > 0)
-            daemon_free_list(addrs, nc);
-        if (bad) {
-            fprintf(stderr, "skvcli: bad controller list '%s'\n", ctrl_arg);
-            skv_tcp_ends_free(pool);
+        int nc = rpc_end_pool_list(pool, "skvcli", ctrl_arg, ctrls,
+                                   SKVCLI_MAX, -1);
+        if (nc < 0) {
+            rpc_end_pool_free(pool);
             return 2;
         }
         if (is_ctrl) {
@@ -339,7 +334,7 @@ int main(int argc, char **argv)
             sc_clerk_free(ck);
         } else {
             struct skv_clerk *ck = skv_clerk_new(
-                ctrls, nc, skv_tcp_make_end, pool, (uint64_t)client);
+                ctrls, nc, rpc_end_pool_get, pool, (uint64_t)client);
             skv_clerk_set_op_timeout(ck, (uint64_t)timeout_ms);
             if (strcmp(cmd, "batch") == 0)
                 rc = cmd_batch(ck);
@@ -351,7 +346,7 @@ int main(int argc, char **argv)
     }
     if (rc != 0)
         fprintf(stderr, "skvcli: %s: %s\n", cmd, err_msg(rc));
-    skv_tcp_ends_shutdown(pool);
-    skv_tcp_ends_free(pool);
+    rpc_end_pool_shutdown(pool);
+    rpc_end_pool_free(pool);
     return rc == ERR_INVAL ? 2 : rc ? 1 : 0;
 }

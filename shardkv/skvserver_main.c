@@ -20,7 +20,9 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "rpc/end_pool.h"
 #include "rpc/rpc.h"
+#include "rpc/serve.h"
 #include "shardkv/shardkv.h"
 
 #define SKV_MAX_PEERS 64
@@ -43,27 +45,12 @@ static void usage(FILE *f)
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
             "bytes\n"
             "                   (default 1048576; -1 disables snapshots)\n"
-            "environment: LABLOG=debug[:SKV,RAFT,...] for debug logs\n");
+            "environment: LABLOG=debug[:SKV,RSM,LEAD,...] for debug logs\n"
+            "             (topics: common/log.h)\n");
 }
 
 /* Ends from a comma-separated list of addresses (entry `skip` left
  * NULL), all owned by the pool. Returns the count, or -1. */
-static int ends_for(struct skv_tcp_ends *pool, const char *list,
-                    struct rpc_end **ends, int max, int skip)
-{
-    char *addrs[SKV_MAX_PEERS];
-    int n = daemon_split_list(list, addrs, max);
-    int rc = n;
-    for (int i = 0; i < n; i++) {
-        ends[i] = i == skip ? NULL : skv_tcp_make_end(pool, addrs[i]);
-        if (i != skip && !ends[i])
-            rc = -1;
-    }
-    if (n > 0)
-        daemon_free_list(addrs, n);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     long long me = -1, gid = 0, maxraftstate = 1 << 20;
@@ -106,27 +93,29 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    daemon_default_log();
     /* Ends to other groups carry whole shards (Install): allow a slow
      * transfer more than the default call bound. */
-    struct skv_tcp_ends *pool = skv_tcp_ends_new(30000);
+    struct rpc_end_pool *pool = rpc_end_pool_new(30000);
     struct rpc_end *peers[SKV_MAX_PEERS], *ctrls[SKV_MAX_PEERS];
-    int n = ends_for(pool, peers_arg, peers, SKV_MAX_PEERS, (int)me);
-    int nc = ends_for(pool, ctrl_arg, ctrls, SKV_MAX_PEERS, -1);
+    int n = rpc_end_pool_list(pool, "skvserver", peers_arg, peers,
+                              SKV_MAX_PEERS, (int)me);
+    int nc = n < 0 ? -1
+                   : rpc_end_pool_list(pool, "skvserver", ctrl_arg, ctrls,
+                                       SKV_MAX_PEERS, -1);
     if (n < 0 || me >= n || nc < 0) {
-        fprintf(stderr, "skvserver: bad peer list '%s' for index %lld, or "
-                        "bad controller list '%s'\n", peers_arg, me,
-                ctrl_arg);
-        skv_tcp_ends_free(pool);
+        if (n >= 0 && me >= n)
+            fprintf(stderr, "skvserver: index %lld out of range for %d "
+                            "peers\n", me, n);
+        rpc_end_pool_free(pool);
         return 2;
     }
-    char *self[SKV_MAX_PEERS];
-    int nself = daemon_split_list(peers_arg, self, SKV_MAX_PEERS);
-    const char *listen_addr = listen_arg ? listen_arg : self[me];
+    char *self[SKV_MAX_PEERS]; /* the same list: parsed once already */
+    daemon_split_list(peers_arg, self, SKV_MAX_PEERS);
+    daemon_default_log();
     struct persister *ps = daemon_open_data_dir("skvserver", dir);
     if (!ps) {
-        skv_tcp_ends_free(pool);
-        daemon_free_list(self, nself);
+        rpc_end_pool_free(pool);
+        daemon_free_list(self, n);
         return 1;
     }
 
@@ -135,28 +124,22 @@ int main(int argc, char **argv)
     struct rpc_server *srv = rpc_server_new();
     struct skv_server *kv =
         skv_server_start(peers, n, (int)me, ps, maxraftstate, (int)gid,
-                         ctrls, nc, skv_tcp_make_end, pool);
+                         ctrls, nc, rpc_end_pool_get, pool);
     int rc = skv_server_register(kv, srv);
+    char who[64], extra[1024];
+    snprintf(who, sizeof(who), "skvserver gid %lld %lld/%d", gid, me, n);
+    snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_server_listen(srv, listen_addr);
-    if (rc != 0) {
-        fprintf(stderr, "skvserver: cannot listen on %s: %s\n", listen_addr,
-                err_msg(rc));
-    } else {
-        fprintf(stderr, "skvserver gid %lld %lld/%d: serving on %s, data in "
-                        "%s\n", gid, me, n, rpc_server_addr(srv), dir);
-        int sig = daemon_wait_signal(&sigs);
-        fprintf(stderr, "skvserver gid %lld %lld: %s, shutting down\n", gid,
-                me, strsignal(sig));
-    }
+        rc = rpc_serve_until_signal(srv, listen_arg ? listen_arg : self[me],
+                                    &sigs, who, extra);
     /* Fail calls in flight to other groups and the controller first, so
      * the poller and pusher need not wait out a call timeout. */
-    skv_tcp_ends_shutdown(pool);
+    rpc_end_pool_shutdown(pool);
     skv_kill(kv);
     rpc_server_close(srv);
     skv_free(kv);
-    skv_tcp_ends_free(pool);
+    rpc_end_pool_free(pool);
     persister_free(ps);
-    daemon_free_list(self, nself);
+    daemon_free_list(self, n);
     return rc == 0 ? 0 : 1;
 }

@@ -9,13 +9,17 @@ Each selected test runs N times (-n), P runs at a time (-p), every run in its
 own process with a fresh seed (`<binary> --seed S --timeout 120 <Test>`).
 Patterns are Python regexes searched in the test names (an exact name
 matches itself); no pattern means every test of the binary (or of the lab
-part given with --lab). A live progress line shows runs done, failures, the
+part given with --lab; lab5, lab5A and lab5B select from both lab 5
+binaries as `make test-lab5A` does). A live progress line shows runs done, failures, the
 tests running and the ETA; at the end a table gives, per test, runs, failures
-and mean/max wall time. The exit status is 1 if any run failed.
+and mean/max wall time. The exit status is 1 if any run failed, 130 if the
+run was stopped: Ctrl-C or SIGTERM kills the running tests (they run in
+their own sessions) and prints the table of what finished.
 
 Only failing runs leave files, in the results directory (default
 results/stress-<timestamp>/):
-    <Test>-<run>-seed<S>.log    the run's output
+    <Test>-<run>-seed<S>.log    the run's output, ending with how it
+                                failed (exit status, signal, or timeout)
 With --lablog LEVEL, a failed run is re-run once with the same seed and
 LABLOG=LEVEL (debug logs are too expensive to collect for every run) and
 its log is kept as <Test>-<run>-seed<S>.rerun.log / .trace; the seed fixes
@@ -25,6 +29,7 @@ same way. --always-lablog collects the debug log on every run instead.
 Examples:
     stress.py -n 100 -p 4 build/release/tests/lab3 TestFigure8Unreliable3C
     stress.py -n 20 -p 2 --lab lab3A
+    stress.py -n 30 -p 2 --lab lab5B TestChallenge1Delete
     stress.py -n 50 -p 8 --lablog debug build/release/tests/lab3 '3D$'
 
 Mind the CPU count: the tests have timing limits, so running more parallel
@@ -56,35 +61,54 @@ def list_tests(binary):
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def lab_target(lab, build):
-    """'lab3C' -> (build/tests/lab3, '3C$'); 'lab3' -> (.../lab3, None)."""
+# Lab 5 has two binaries; part A is the controller's tests (no suffix) plus
+# shardkv's 5A tests, as `make test-lab5A` runs them.
+LAB5_PARTS = {
+    "": [("lab5sc", None), ("lab5kv", None)],
+    "A": [("lab5sc", None), ("lab5kv", "5A$")],
+    "B": [("lab5kv", "5B$|Challenge")],
+}
+
+
+def lab_targets(lab, build):
+    """'lab3C' -> [(build/tests/lab3, '3C$')]; 'lab3' -> [(.../lab3, None)];
+    'lab5A' -> [(.../lab5sc, None), (.../lab5kv, '5A$')]."""
     m = re.fullmatch(r"(?:test-)?lab(\d+)([A-Z]?)", lab)
     if not m:
         sys.exit(f"stress: --lab wants a name like lab3 or lab3C, not {lab!r}")
-    binary = os.path.join(build, "tests", f"lab{m.group(1)}")
-    pattern = f"{m.group(1)}{m.group(2)}$" if m.group(2) else None
-    return binary, pattern
+    num, part = m.group(1), m.group(2)
+    if num == "5":
+        if part not in LAB5_PARTS:
+            sys.exit(f"stress: lab 5 has parts A and B, not {part!r}")
+        return [(os.path.join(build, "tests", b), pat) for b, pat in LAB5_PARTS[part]]
+    pattern = f"{num}{part}$" if part else None
+    return [(os.path.join(build, "tests", f"lab{num}"), pattern)]
 
 
 class Run:
-    def __init__(self, test, n):
-        self.test, self.n = test, n
+    def __init__(self, binary, test, n):
+        self.binary, self.test, self.n = binary, test, n
         self.seed = random.SystemRandom().randrange(1, 2**63)
         self.ok = None
         self.secs = 0.0
         self.why = ""
 
 
-def execute(binary, test, seed, timeout, logpath, env, procs, lock):
-    """Run once with output to logpath; returns (ok, secs, why)."""
+def execute(binary, test, seed, timeout, logpath, env, procs, lock, stop):
+    """Run once with output to logpath; returns (ok, secs, why), or None if
+    the whole run is being stopped."""
     cmd = [binary, "--seed", str(seed), "--timeout", str(timeout), test]
     t0 = time.monotonic()
     with open(logpath, "wb") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
         log.flush()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        # Registered under the lock that kill_all() takes after setting
+        # stop, so no process starts after the others were killed.
         with lock:
+            if stop.is_set():
+                return None
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                    env=env, start_new_session=True)
             procs.add(proc)
         why = ""
         try:
@@ -102,6 +126,8 @@ def execute(binary, test, seed, timeout, logpath, env, procs, lock):
             with lock:
                 procs.discard(proc)
     secs = time.monotonic() - t0
+    if stop.is_set():
+        return None  # killed by us, not a failure
     if not why and rc != 0:
         if rc < 0:
             try:
@@ -120,6 +146,14 @@ def execute(binary, test, seed, timeout, logpath, env, procs, lock):
                         break
             except OSError:
                 pass
+    if why:
+        # Say in the log itself how the run ended (a crash or a hang
+        # leaves no summary line of its own).
+        try:
+            with open(logpath, "a", encoding="utf-8") as f:
+                f.write(f"\nstress: run failed after {secs:.1f} s: {why}\n")
+        except OSError:
+            pass
     return not why, secs, why
 
 
@@ -148,36 +182,41 @@ def main():
     if args.lab:
         if args.binary:
             patterns.insert(0, args.binary)  # the positional was a test name
-        binary, pat = lab_target(args.lab, args.build)
-        if pat and not patterns:
-            patterns = [pat]
-        elif pat:
-            # restrict to the part: every pattern must also match the part
-            patterns = [f"(?=.*{pat})(?:{p})" for p in patterns]
+        targets = lab_targets(args.lab, args.build)
     elif args.binary:
-        binary = args.binary
+        targets = [(args.binary, None)]
     else:
         ap.error("give a test binary or --lab")
-    if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
-        sys.exit(f"stress: {binary}: not an executable (build it first)")
-    binary = os.path.abspath(binary)
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as e:
+            sys.exit(f"stress: bad pattern {p!r}: {e}")
 
-    names = list_tests(binary)
-    if patterns:
-        chosen = []
-        for p in patterns:
-            if p in names:
-                sel = [p]
-            else:
-                try:
-                    r = re.compile(p)
-                except re.error as e:
-                    sys.exit(f"stress: bad pattern {p!r}: {e}")
-                sel = [n for n in names if r.search(n)]
-            if not sel:
-                sys.exit(f"stress: no test matches {p!r}")
-            chosen += [n for n in sel if n not in chosen]
-        names = [n for n in names if n in chosen]  # file order
+    # (binary, test) pairs in file order; a test name or pattern must
+    # select something in at least one binary.
+    listed = []
+    for binary, part in targets:
+        if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+            sys.exit(f"stress: {binary}: not an executable (build it first)")
+        binary = os.path.abspath(binary)
+        listed += [(binary, n) for n in list_tests(binary)
+                   if not part or re.search(part, n)]
+    exact = {n for _, n in listed} & set(patterns)  # a name matches itself only
+    tests, matched = [], set()
+    for binary, n in listed:
+        hit = [p for p in patterns
+               if p == n or (p not in exact and re.search(p, n))]
+        if patterns and not hit:
+            continue
+        matched.update(hit)
+        tests.append((binary, n))
+    for p in patterns:
+        if p not in matched:
+            sys.exit(f"stress: no test matches {p!r}")
+    if not tests:
+        sys.exit("stress: no tests selected")
+    names = [n for _, n in tests]
     if args.runs < 1 or args.parallel < 1:
         ap.error("-n and -p must be at least 1")
 
@@ -188,7 +227,7 @@ def main():
     os.makedirs(tmpdir, exist_ok=True)
 
     # Interleave the tests so a slow one doesn't bunch up at the end.
-    runs = [Run(t, i) for i in range(args.runs) for t in names]
+    runs = [Run(b, t, i) for i in range(args.runs) for b, t in tests]
     total = len(runs)
     lock = threading.Lock()
     procs = set()
@@ -228,8 +267,16 @@ def main():
         if args.always_lablog:
             env["LABLOG"] = args.always_lablog
             env["LABLOG_FILE"] = base + ".trace"
-        ok, secs, why = execute(binary, run.test, run.seed, args.timeout, base + ".log",
-                                env, procs, lock)
+        res = execute(run.binary, run.test, run.seed, args.timeout, base + ".log",
+                      env, procs, lock, stop)
+        if res is None:  # stopped: neither a pass nor a failure
+            with lock:
+                running.pop(id(run), None)
+            for ext in (".log", ".trace"):
+                if os.path.exists(base + ext):
+                    os.unlink(base + ext)
+            return run
+        ok, secs, why = res
         run.ok, run.secs, run.why = ok, secs, why
         final = os.path.join(results, os.path.basename(base))
         if ok:
@@ -244,9 +291,11 @@ def main():
                 env = dict(os.environ)
                 env["LABLOG"] = args.lablog
                 env["LABLOG_FILE"] = final + ".rerun.trace"
-                rok, _, rwhy = execute(binary, run.test, run.seed, args.timeout,
-                                       final + ".rerun.log", env, procs, lock)
-                run.why += f"  [rerun with LABLOG: {'passed' if rok else rwhy}]"
+                res = execute(run.binary, run.test, run.seed, args.timeout,
+                              final + ".rerun.log", env, procs, lock, stop)
+                if res is not None:
+                    rok, _, rwhy = res
+                    run.why += f"  [rerun with LABLOG: {'passed' if rok else rwhy}]"
             if args.fail_fast:
                 stop.set()
         with lock:
@@ -259,26 +308,43 @@ def main():
             progress()
         return run
 
-    interrupted = False
-    try:
-        with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-            futs = [pool.submit(work, r) for r in runs]
-            try:
-                for _ in as_completed(futs):
+    def kill_all():
+        stop.set()
+        with lock:
+            for p in list(procs):
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
                     pass
-            except KeyboardInterrupt:
-                interrupted = True
-                stop.set()
-                for f in futs:
-                    f.cancel()
-                with lock:
-                    for p in list(procs):
-                        try:
-                            os.killpg(p.pid, signal.SIGKILL)
-                        except (ProcessLookupError, PermissionError):
-                            pass
+
+    # SIGTERM (kill, a CI timeout) stops the run like Ctrl-C: the tests run
+    # in their own sessions, so nobody else would stop them.
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_term)
+
+    interrupted = False
+    pool = ThreadPoolExecutor(max_workers=args.parallel)
+    try:
+        futs = [pool.submit(work, r) for r in runs]
+        for _ in as_completed(futs):
+            pass
     except KeyboardInterrupt:
         interrupted = True
+        kill_all()
+    finally:
+        if interrupted:
+            print("\nstress: interrupted; stopping the running tests", flush=True)
+        # Cancel what has not started; wait for the workers (their
+        # processes are dead, so this is quick); a second Ctrl-C during
+        # the wait kills again.
+        while True:
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+                kill_all()
     progress(final=True)
     shutil.rmtree(tmpdir, ignore_errors=True)
 
@@ -287,8 +353,8 @@ def main():
     w = max([len("test")] + [len(n) for n in names])
     print(f"{'test':<{w}}  {'runs':>5}  {'fails':>5}  {'mean s':>7}  {'max s':>7}")
     any_fail = False
-    for n in names:
-        rs = [r for r in done if r.test == n and r.ok is not None]
+    for b, n in tests:
+        rs = [r for r in done if r.binary == b and r.test == n and r.ok is not None]
         fails = sum(1 for r in rs if not r.ok)
         any_fail |= fails > 0
         mean = sum(r.secs for r in rs) / len(rs) if rs else 0.0

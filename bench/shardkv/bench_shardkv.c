@@ -7,7 +7,7 @@
  * fault injection, in-memory persisters): 3 controller replicas and 3
  * groups (gids 100..102) of 3 replicas, snapshotting at 1 MiB of Raft
  * state. Servers are named by their "host:port" and reached through an
- * skv_tcp_ends pool, as the daemons do.
+ * rpc_end_pool, as the daemons do.
  *
  *   1. scale-out: CLERKS clerks (default 32), one thread each, run 50% Get
  *      / 50% Put with 16-byte values over 1000 keys spread over all
@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "common/persister.h"
 #include "common/rand.h"
+#include "rpc/end_pool.h"
 #include "shardkv/shardkv.h"
 
 #define NREPL 3   /* replicas per group and controller replicas */
@@ -56,7 +57,7 @@ struct replicas {
 };
 
 struct bench {
-    struct skv_tcp_ends *pool; /* every end: peers, controllers, clerks */
+    struct rpc_end_pool *pool; /* every end: peers, controllers, clerks */
     struct replicas ctl, grp[NGROUPS];
     struct sc_server *sc[NREPL];
     struct skv_server *kv[NGROUPS][NREPL];
@@ -81,18 +82,18 @@ static void listen_all(struct bench *b, struct replicas *r)
     for (int i = 0; i < NREPL; i++)
         for (int j = 0; j < NREPL; j++)
             r->peers[i][j] =
-                i == j ? NULL : skv_tcp_make_end(b->pool, r->addr[j]);
+                i == j ? NULL : rpc_end_pool_get(b->pool, r->addr[j]);
 }
 
 static void start(struct bench *b)
 {
-    b->pool = skv_tcp_ends_new(30000);
+    b->pool = rpc_end_pool_new(30000);
     listen_all(b, &b->ctl);
     for (int i = 0; i < NREPL; i++) {
         b->sc[i] = sc_server_start(b->ctl.peers[i], NREPL, i, b->ctl.ps[i],
                                    -1);
         sc_server_register(b->sc[i], b->ctl.srv[i]);
-        b->ctrl_ends[i] = skv_tcp_make_end(b->pool, b->ctl.addr[i]);
+        b->ctrl_ends[i] = rpc_end_pool_get(b->pool, b->ctl.addr[i]);
     }
     for (int g = 0; g < NGROUPS; g++) {
         struct replicas *r = &b->grp[g];
@@ -100,7 +101,7 @@ static void start(struct bench *b)
         for (int i = 0; i < NREPL; i++) {
             b->kv[g][i] = skv_server_start(
                 r->peers[i], NREPL, i, r->ps[i], MAXRAFTSTATE, gid_of(g),
-                b->ctrl_ends, NREPL, skv_tcp_make_end, b->pool);
+                b->ctrl_ends, NREPL, rpc_end_pool_get, b->pool);
             skv_server_register(b->kv[g][i], r->srv[i]);
         }
     }
@@ -110,7 +111,7 @@ static void start(struct bench *b)
 static void stop(struct bench *b)
 {
     sc_clerk_free(b->admin);
-    skv_tcp_ends_shutdown(b->pool);
+    rpc_end_pool_shutdown(b->pool);
     for (int g = 0; g < NGROUPS; g++)
         for (int i = 0; i < NREPL; i++) {
             skv_kill(b->kv[g][i]);
@@ -124,7 +125,7 @@ static void stop(struct bench *b)
         sc_free(b->sc[i]);
         persister_free(b->ctl.ps[i]);
     }
-    skv_tcp_ends_free(b->pool);
+    rpc_end_pool_free(b->pool);
 }
 
 static void join(struct bench *b, int g)
@@ -191,7 +192,7 @@ static void *load_main(void *arg)
 {
     struct load *l = arg;
     struct skv_clerk *ck = skv_clerk_new(l->b->ctrl_ends, NREPL,
-                                         skv_tcp_make_end, l->b->pool, 0);
+                                         rpc_end_pool_get, l->b->pool, 0);
     struct rng r;
     rng_seed(&r, skv_clerk_id(ck));
     char key[16], val[VALUE_LEN + 1];
@@ -243,7 +244,7 @@ static double throughput(struct bench *b, int nclerks, int secs)
 static void fill(struct bench *b, size_t bytes, size_t *have)
 {
     struct skv_clerk *ck = skv_clerk_new(b->ctrl_ends, NREPL,
-                                         skv_tcp_make_end, b->pool, 0);
+                                         rpc_end_pool_get, b->pool, 0);
     char *val = xmalloc(BIG_VALUE + 1);
     struct rng r;
     rng_seed(&r, 7);

@@ -1,17 +1,18 @@
-/* tcp_ends.c - the make_end of real deployments: configurations name
- * servers by "host:port", and every daemon, CLI or benchmark that talks
- * to shardkv groups needs one TCP end per such address, made on first use
- * and kept until shutdown (skv_make_end_fn's contract). */
+/* end_pool.c - one TCP end per "host:port", made on first use and kept
+ * until the pool is freed (see end_pool.h). */
+#include "rpc/end_pool.h"
+
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "shardkv/shardkv.h"
 
-struct skv_tcp_ends {
+struct rpc_end_pool {
     pthread_mutex_t mu; /* guards the table: make_end runs on any thread */
     uint64_t timeout_ms;
     struct {
@@ -21,17 +22,17 @@ struct skv_tcp_ends {
     size_t n;
 };
 
-struct skv_tcp_ends *skv_tcp_ends_new(uint64_t call_timeout_ms)
+struct rpc_end_pool *rpc_end_pool_new(uint64_t call_timeout_ms)
 {
-    struct skv_tcp_ends *p = xcalloc(1, sizeof(*p));
+    struct rpc_end_pool *p = xcalloc(1, sizeof(*p));
     pthread_mutex_init(&p->mu, NULL);
     p->timeout_ms = call_timeout_ms;
     return p;
 }
 
-struct rpc_end *skv_tcp_make_end(void *ctx, const char *addr)
+struct rpc_end *rpc_end_pool_get(void *ctx, const char *addr)
 {
-    struct skv_tcp_ends *p = ctx;
+    struct rpc_end_pool *p = ctx;
     struct rpc_end *e = NULL;
     pthread_mutex_lock(&p->mu);
     for (size_t i = 0; i < p->n && !e; i++)
@@ -48,7 +49,7 @@ struct rpc_end *skv_tcp_make_end(void *ctx, const char *addr)
             p->tab[p->n].addr = xstrdup(addr);
             p->tab[p->n++].end = e;
         } else {
-            log_warn("SKV", -1, "bad server address '%s': %s", addr,
+            log_warn("RPC", -1, "bad server address '%s': %s", addr,
                      err_msg(err));
         }
     }
@@ -56,7 +57,32 @@ struct rpc_end *skv_tcp_make_end(void *ctx, const char *addr)
     return e;
 }
 
-void skv_tcp_ends_shutdown(struct skv_tcp_ends *p)
+int rpc_end_pool_list(struct rpc_end_pool *p, const char *prog,
+                      const char *list, struct rpc_end **ends, int max,
+                      int skip)
+{
+    char **addrs = xcalloc((size_t)max + 1, sizeof(*addrs));
+    int n = daemon_split_list(list, addrs, max);
+    if (n < 0)
+        fprintf(stderr, "%s: bad address list '%s' (an empty entry, or more "
+                        "than %d)\n", prog, list, max);
+    for (int i = 0; i < n; i++) {
+        ends[i] = i == skip ? NULL : rpc_end_pool_get(p, addrs[i]);
+        if (i != skip && !ends[i]) {
+            fprintf(stderr, "%s: bad address '%s' in '%s'\n", prog,
+                    addrs[i], list);
+            daemon_free_list(addrs, n);
+            free(addrs);
+            return -1;
+        }
+    }
+    if (n > 0)
+        daemon_free_list(addrs, n);
+    free(addrs);
+    return n;
+}
+
+void rpc_end_pool_shutdown(struct rpc_end_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     for (size_t i = 0; i < p->n; i++)
@@ -64,7 +90,7 @@ void skv_tcp_ends_shutdown(struct skv_tcp_ends *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-void skv_tcp_ends_free(struct skv_tcp_ends *p)
+void rpc_end_pool_free(struct rpc_end_pool *p)
 {
     if (!p)
         return;
