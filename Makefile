@@ -114,7 +114,12 @@ test-unit: $(UNIT_TESTS)
 check-layers:
 	@test-scripts/check-layers.sh
 
-test: check-layers test-unit $(EXTRA_TESTS)
+# Self-tests of the classroom tooling that need no lab build.
+.PHONY: test-tools
+test-tools:
+	@test-scripts/test-stress.sh
+
+test: check-layers test-unit test-tools $(EXTRA_TESTS)
 
 clean:
 	rm -rf $(BUILD)
