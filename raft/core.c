@@ -183,7 +183,17 @@ void raft_core_emit(struct raft_core *c, struct raft_msg *m)
 void raft_core_tick(struct raft_core *c, uint64_t now_ms)
 {
     if (c->role == RAFT_LEADER) {
-        raft_replication_tick(c, now_ms);
+        if (raft_replication_has_quorum(c, now_ms)) {
+            raft_replication_tick(c, now_ms);
+            return;
+        }
+        /* Check quorum (raft_core.h): no majority has answered for a
+         * while, so we may well have been deposed. */
+        log_debug("LEAD", c->cfg.id, "no reply from a majority for %u ms "
+                  "in T%lld: stepping down", 2 * c->cfg.election_max_ms,
+                  (long long)c->current_term);
+        raft_core_become_follower(c, c->current_term, now_ms);
+        c->leader = -1;
         return;
     }
     /* Figure 2, Followers: "If election timeout elapses without receiving

@@ -90,6 +90,14 @@
  *   deliver and store is sent again and again, and the copies starve the
  *   follower that should be storing the first one. */
 #define RAFT_RESEND_UNIT (256u * 1024u)
+/* - Check quorum: a leader that has had no reply from a majority (itself
+ *   included) for two maximum election timeouts (1.2 s) steps down. A
+ *   leader cut off from the others, or one that slept through its
+ *   deposition (a starved process: seen as 500 ms stalls on a loaded
+ *   machine), then stops claiming leadership on its own instead of waiting
+ *   to hear a higher term, which TestReElection3A's "no leader without a
+ *   quorum" check relies on. Stepping down is always safe; the window is
+ *   long enough that a leader with a live majority never does. */
 #define RAFT_RESEND_MAX_MS 2000
 
 struct raft_core_config {

@@ -80,6 +80,7 @@ struct raft_progress {
      * message) instead of being sent one by one. Heartbeats resend. */
     bool inflight;
     uint64_t inflight_ms;  /* when that message went out */
+    uint64_t acked_ms;     /* leader: last reply from it in this term */
     size_t inflight_bytes; /* its command or snapshot bytes */
     bool vote_granted; /* candidate: this peer granted us its vote */
 };
@@ -149,6 +150,7 @@ void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms);
 void raft_replication_flush(struct raft_core *c, uint64_t now_ms);
 /* Leader: heartbeats to peers idle for heartbeat_ms; due commit notices. */
 void raft_replication_tick(struct raft_core *c, uint64_t now_ms);
+bool raft_replication_has_quorum(const struct raft_core *c, uint64_t now_ms);
 void raft_replication_advance_commit(struct raft_core *c, uint64_t now_ms);
 void raft_replication_recv_append_entries(struct raft_core *c,
                                           const struct raft_msg *req,

@@ -25,6 +25,7 @@ void raft_replication_become_leader(struct raft_core *c, uint64_t now_ms)
         p->sent_commit = 0;
         p->commit_due_ms = 0;
         p->inflight = false;
+        p->acked_ms = now_ms; /* a fresh leader gets a full window */
     }
     log_debug("LEAD", c->cfg.id, "leader for T%lld, last %lld/T%lld",
               (long long)c->current_term, (long long)last,
@@ -161,6 +162,18 @@ void raft_replication_tick(struct raft_core *c, uint64_t now_ms)
             send_append(c, i, now_ms, resend_due(c, p, now_ms));
     }
     raft_replication_flush(c, now_ms); /* commit notices now due */
+}
+
+/* Check quorum (see raft_core.h): has a majority, counting ourselves,
+ * replied within two maximum election timeouts? */
+bool raft_replication_has_quorum(const struct raft_core *c, uint64_t now_ms)
+{
+    uint64_t window = 2 * (uint64_t)c->cfg.election_max_ms;
+    int live = 1;
+    for (int i = 0; i < c->cfg.n; i++)
+        if (i != c->cfg.id && now_ms < c->peers[i].acked_ms + window)
+            live++;
+    return 2 * live > c->cfg.n;
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -340,6 +353,7 @@ void raft_replication_recv_append_entries_reply(struct raft_core *c,
         return; /* stale: from an earlier term or role */
     int peer = req->to;
     struct raft_progress *p = &c->peers[peer];
+    p->acked_ms = now_ms;
     if (req->ae.n_entries > 0)
         p->inflight = false;
 

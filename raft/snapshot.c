@@ -106,6 +106,7 @@ void raft_snapshot_recv_install_snapshot_reply(struct raft_core *c,
         return;
     struct raft_progress *p = &c->peers[req->to];
     p->inflight = false;
+    p->acked_ms = now_ms;
     int64_t index = req->is.last_included_index;
     if (index > p->match_index) {
         p->match_index = index;

@@ -643,6 +643,47 @@ static void test_large_message_resend(void **state)
     }
 }
 
+/* Check quorum: a leader cut off from every peer steps down (same term,
+ * no leader known) once two maximum election timeouts pass without a
+ * reply; one that hears from a majority stays, however long it runs. */
+static void test_check_quorum(void **state)
+{
+    (void)state;
+    struct cluster cl;
+    cluster_init(&cl, 5);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    assert_true(l >= 0);
+    int64_t term = raft_core_term(cl.c[l]);
+    /* Two followers down: a majority (3 of 5) still answers. */
+    cl.up[(l + 1) % 5] = cl.up[(l + 2) % 5] = false;
+    cluster_run(&cl, 5000);
+    assert_int_equal(cluster_leader(&cl), l);
+    assert_int_equal(raft_core_term(cl.c[l]), term);
+    /* Alone: only the leader ticks (the others would elect a new one). */
+    for (int i = 0; i < 5; i++)
+        cl.up[i] = i == l;
+    uint64_t cut = cl.now;
+    uint64_t window = 2 * RAFT_ELECTION_MAX_MS;
+    /* (The last replies came with the last heartbeat, up to 100 ms before
+     * the cut.) */
+    while (cl.now < cut + window - RAFT_HEARTBEAT_MS - 10) {
+        cl.now += 10;
+        raft_core_tick(cl.c[l], cl.now);
+        cluster_settle(&cl);
+        assert_int_equal(raft_core_role(cl.c[l]), RAFT_LEADER);
+    }
+    while (cl.now < cut + window + 10) {
+        cl.now += 10;
+        raft_core_tick(cl.c[l], cl.now);
+        cluster_settle(&cl);
+    }
+    assert_int_equal(raft_core_role(cl.c[l]), RAFT_FOLLOWER);
+    assert_int_equal(raft_core_term(cl.c[l]), term);
+    assert_int_equal(raft_core_leader(cl.c[l]), -1);
+    cluster_free(&cl);
+}
+
 /* §5.4.2 / Figure 8: a leader does not commit an entry from an earlier
  * term by counting replicas, only once an entry of its own term is stored
  * on a majority. */
@@ -1070,6 +1111,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cluster_basic),
         cmocka_unit_test(test_cluster_batching),
         cmocka_unit_test(test_large_message_resend),
+        cmocka_unit_test(test_check_quorum),
         cmocka_unit_test(test_commit_rule_current_term_only),
         cmocka_unit_test(test_fast_backup),
         cmocka_unit_test(test_snapshot_install),
