@@ -29,8 +29,9 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KV_DIR=${KV_DIR:-/tmp/kv-cluster-$(id -u)}
 STATE=$KV_DIR/cluster.env
-
-die() { echo "kv-cluster: $*" >&2; exit 1; }
+CL_TAG=kv-cluster
+# shellcheck source=cluster-lib.sh
+. "$ROOT/test-scripts/cluster-lib.sh"
 
 load_state() {
     [ -f "$STATE" ] || die "no cluster in $KV_DIR (run: $0 start)"
@@ -46,15 +47,9 @@ all_addrs() {
     echo "$a"
 }
 
-pid_of() { [ -f "$KV_DIR/pid$1" ] && cat "$KV_DIR/pid$1"; }
-
-alive() {
-    local p
-    p=$(pid_of "$1") || return 1
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null
-}
-
-port_busy() { (exec 3<>"/dev/tcp/$KV_HOST/$1") 2>/dev/null; }
+pidfile() { echo "$KV_DIR/server$1.pid"; }
+pid_of() { [ -f "$(pidfile "$1")" ] && cat "$(pidfile "$1")"; }
+alive() { cl_alive "$(pidfile "$1")"; }
 
 start_one() {
     local i=$1
@@ -62,9 +57,7 @@ start_one() {
     mkdir -p "$KV_DIR/data$i"
     local args=(-i "$i" -p "$(all_addrs)" -d "$KV_DIR/data$i")
     [ -n "$KV_MAXRAFTSTATE" ] && args+=(-m "$KV_MAXRAFTSTATE")
-    nohup "$KV_BIN/kvserver" "${args[@]}" >>"$KV_DIR/server$i.log" 2>&1 &
-    echo $! >"$KV_DIR/pid$i"
-    disown $! 2>/dev/null || true
+    cl_spawn "$(pidfile "$i")" "$KV_DIR/server$i.log" "$KV_BIN/kvserver" "${args[@]}"
 }
 
 # Wait until server i answers Status (up to $2 seconds).
@@ -92,20 +85,9 @@ leader() {
 }
 
 stop_all() {
-    local i p
-    for ((i = 0; i < KV_N; i++)); do
-        alive "$i" && kill -TERM "$(pid_of "$i")" 2>/dev/null
-    done
-    for ((i = 0; i < KV_N; i++)); do
-        p=$(pid_of "$i") || continue
-        local deadline=$((SECONDS + 10))
-        while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-        if kill -0 "$p" 2>/dev/null; then
-            echo "kv-cluster: server $i (pid $p) ignored SIGTERM; killing" >&2
-            kill -KILL "$p" 2>/dev/null
-        fi
-        rm -f "$KV_DIR/pid$i"
-    done
+    local i files=()
+    for ((i = 0; i < KV_N; i++)); do files+=("$(pidfile "$i")"); done
+    cl_stop "${files[@]}"
 }
 
 cmd=${1:-}
@@ -129,22 +111,13 @@ start)
             exit 0
         ) || exit 1
     fi
+    # auto: a random free range (tests and benchmarks that may run next
+    # to another cluster).
     if [ "$KV_PORT" = auto ]; then
-        # A random range of KV_N free ports (tests and benchmarks that may
-        # run next to another cluster), below Linux's ephemeral range
-        # (32768-60999), where other programs' outgoing connections could
-        # take a port between this check and the servers' bind.
-        for _ in $(seq 1 50); do
-            KV_PORT=$((10000 + RANDOM % 20000))
-            busy=0
-            for ((i = 0; i < KV_N; i++)); do
-                port_busy $((KV_PORT + i)) && { busy=1; break; }
-            done
-            ((busy)) || break
-        done
+        KV_PORT=$(cl_free_range "$KV_HOST" "$KV_N") || die "no free port range"
     fi
     for ((i = 0; i < KV_N; i++)); do
-        port_busy $((KV_PORT + i)) && die "port $((KV_PORT + i)) is in use (set KV_PORT)"
+        cl_port_busy "$KV_HOST" $((KV_PORT + i)) && die "port $((KV_PORT + i)) is in use (set KV_PORT)"
     done
     cat >"$STATE" <<EOF
 KV_N=$KV_N
@@ -182,9 +155,7 @@ kill)
     load_state
     [ $# -eq 2 ] || die "usage: $0 kill I"
     alive "$2" || die "server $2 is not running"
-    kill -KILL "$(pid_of "$2")"
-    while alive "$2"; do sleep 0.05; done
-    rm -f "$KV_DIR/pid$2"
+    cl_crash "$(pidfile "$2")"
     ;;
 start-one)
     load_state
@@ -198,9 +169,6 @@ clean)
     rm -rf "$KV_DIR"
     ;;
 *)
-    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
-    [ -z "$cmd" ] && exit 2
-    [ "$cmd" = -h ] || [ "$cmd" = --help ] && exit 0
-    exit 2
+    cl_usage "$0" "$cmd"
     ;;
 esac

@@ -24,7 +24,8 @@
 #   SKV_NCTL     controller replicas                  (3)
 #   SKV_NGROUPS  replica groups, gids 100, 101, ...   (3)
 #   SKV_N        servers per group                    (3)
-#   SKV_PORT     first port: controllers, then group servers  (7510)
+#   SKV_PORT     first port: controllers, then group servers  (7510;
+#                "auto": a random free range)
 #   SKV_HOST     address to bind                      (127.0.0.1)
 #   SKV_BIN      directory holding scserver, skvserver, skvcli
 #                                                     (build/release/bin)
@@ -39,8 +40,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SKV_DIR=${SKV_DIR:-/tmp/skv-cluster-$(id -u)}
 STATE=$SKV_DIR/cluster.env
-
-die() { echo "skv-cluster: $*" >&2; exit 1; }
+CL_TAG=skv-cluster
+CL_STOP_S=15
+# shellcheck source=cluster-lib.sh
+. "$ROOT/test-scripts/cluster-lib.sh"
 
 load_state() {
     [ -f "$STATE" ] || die "no cluster in $SKV_DIR (run: $0 start)"
@@ -70,12 +73,7 @@ ctrlers() { local i n=(); for ((i = 0; i < SKV_NCTL; i++)); do n+=("ctl$i"); don
 group() { local i n=(); for ((i = 0; i < SKV_N; i++)); do n+=("$1-$i"); done; join_addrs "${n[@]}"; }
 
 pid_of() { [ -f "$SKV_DIR/$1.pid" ] && cat "$SKV_DIR/$1.pid"; }
-alive() {
-    local p
-    p=$(pid_of "$1") || return 1
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null
-}
-port_busy() { (exec 3<>"/dev/tcp/$SKV_HOST/$1") 2>/dev/null; }
+alive() { cl_alive "$SKV_DIR/$1.pid"; }
 
 start_one() {
     local name=$1 args
@@ -87,9 +85,7 @@ start_one() {
              -p "$(group "${name%-*}")" -c "$(ctrlers)")
        [ -n "$SKV_MAXRAFTSTATE" ] && args+=(-m "$SKV_MAXRAFTSTATE") ;;
     esac
-    nohup "${args[@]}" -d "$SKV_DIR/$name.data" >>"$SKV_DIR/$name.log" 2>&1 &
-    echo $! >"$SKV_DIR/$name.pid"
-    disown $! 2>/dev/null || true
+    cl_spawn "$SKV_DIR/$name.pid" "$SKV_DIR/$name.log" "${args[@]}" -d "$SKV_DIR/$name.data"
 }
 
 # Wait until a server accepts connections (group servers: answers Status).
@@ -98,7 +94,7 @@ wait_up() {
     while ((SECONDS < deadline)); do
         alive "$name" || die "$name exited; see $SKV_DIR/$name.log"
         case "$name" in
-        ctl*) port_busy "$(port_of "$name")" && return 0 ;;
+        ctl*) cl_port_busy "$SKV_HOST" "$(port_of "$name")" && return 0 ;;
         *) "$SKV_BIN/skvcli" status "$(addr_of "$name")" >/dev/null 2>&1 && return 0 ;;
         esac
         sleep 0.1
@@ -120,18 +116,9 @@ leader() {
 }
 
 stop_all() {
-    local name p
-    for name in $(all_names); do alive "$name" && kill -TERM "$(pid_of "$name")" 2>/dev/null; done
-    for name in $(all_names); do
-        p=$(pid_of "$name") || continue
-        local deadline=$((SECONDS + 15))
-        while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-        if kill -0 "$p" 2>/dev/null; then
-            echo "skv-cluster: $name (pid $p) ignored SIGTERM; killing" >&2
-            kill -KILL "$p" 2>/dev/null
-        fi
-        rm -f "$SKV_DIR/$name.pid"
-    done
+    local name files=()
+    for name in $(all_names); do files+=("$SKV_DIR/$name.pid"); done
+    cl_stop "${files[@]}"
 }
 
 cmd=${1:-}
@@ -158,8 +145,14 @@ start)
             exit 0
         ) || exit 1
     fi
+    # auto: a random free range (tests that may run next to another
+    # deployment).
+    if [ "$SKV_PORT" = auto ]; then
+        SKV_PORT=$(cl_free_range "$SKV_HOST" $((SKV_NCTL + SKV_NGROUPS * SKV_N))) ||
+            die "no free port range"
+    fi
     for name in $(all_names); do
-        port_busy "$(port_of "$name")" && die "port $(port_of "$name") is in use (set SKV_PORT)"
+        cl_port_busy "$SKV_HOST" "$(port_of "$name")" && die "port $(port_of "$name") is in use (set SKV_PORT)"
     done
     cat >"$STATE" <<EOF
 SKV_NCTL=$SKV_NCTL
@@ -211,9 +204,7 @@ kill)
     load_state
     [ $# -eq 2 ] && valid_name "$2" || die "usage: $0 kill NAME (ctl<I> or <GID>-<I>)"
     alive "$2" || die "$2 is not running"
-    kill -KILL "$(pid_of "$2")"
-    while alive "$2"; do sleep 0.05; done
-    rm -f "$SKV_DIR/$2.pid"
+    cl_crash "$SKV_DIR/$2.pid"
     ;;
 start-one)
     load_state
@@ -226,9 +217,6 @@ clean)
     rm -rf "$SKV_DIR"
     ;;
 *)
-    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
-    [ -z "$cmd" ] && exit 2
-    [ "$cmd" = -h ] || [ "$cmd" = --help ] && exit 0
-    exit 2
+    cl_usage "$0" "$cmd"
     ;;
 esac

@@ -127,7 +127,7 @@ fi
 sleep 0.5
 "$CLUSTER" status >"$WORK/status.txt" 2>&1
 "$BIN/kvcli" -s "$VADDR" status >/dev/null || fail "server $victim stopped serving after malformed input"
-kill -0 "$(cat "$KV_DIR/pid$victim")" 2>/dev/null || fail "server $victim died on malformed input"
+kill -0 "$(cat "$KV_DIR/server$victim.pid")" 2>/dev/null || fail "server $victim died on malformed input"
 "$BIN/kvcli" -s "$ADDRS" put after-garbage ok >/dev/null || fail "cluster write after malformed input failed"
 [ "$("$BIN/kvcli" -s "$ADDRS" get after-garbage)" = ok ] || fail "cluster read after malformed input failed"
 echo "  malformed requests: server $victim still serving"

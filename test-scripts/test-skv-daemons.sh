@@ -32,21 +32,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/skv-daemons-XXXXXX")
 export SKV_DIR=$WORK/cluster SKV_BIN=$BIN SKV_NCTL=3 SKV_NGROUPS=3 SKV_N=3
 # Small snapshots, so restarts also exercise snapshot restore.
 export SKV_MAXRAFTSTATE=20000
-NPORTS=12
-free_range() { # a base port with NPORTS free ports after it
-    local base p
-    for _ in $(seq 1 50); do
-        base=$((20000 + RANDOM % 20000))
-        for ((p = base; p < base + NPORTS; p++)); do
-            (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue 2
-        done
-        echo "$base"
-        return 0
-    done
-    return 1
-}
-SKV_PORT=$(free_range) || { echo "test-skv-daemons: no free ports" >&2; exit 2; }
-export SKV_PORT
+export SKV_PORT=auto
 CLUSTER="$ROOT/test-scripts/skv-cluster.sh"
 status=1
 cleanup() {
