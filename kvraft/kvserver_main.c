@@ -77,23 +77,18 @@ int main(int argc, char **argv)
     }
     struct rpc_end_pool *pool = rpc_end_pool_new(0);
     struct rpc_end *ends[MAX_PEERS];
-    int n = rpc_end_pool_list(pool, "kvserver", peers_arg, ends, MAX_PEERS,
-                              (int)me);
-    if (n < 0 || me >= n) {
-        if (n >= 0)
-            fprintf(stderr, "kvserver: index %lld out of range for %d "
-                            "peers\n", me, n);
-        rpc_end_pool_free(pool);
-        return 2;
+    char *self = NULL;
+    int n = rpc_end_pool_peers(pool, "kvserver", peers_arg, (int)me, ends,
+                               MAX_PEERS, &self);
+    struct persister *ps = NULL;
+    if (n > 0) {
+        daemon_default_log();
+        ps = daemon_open_data_dir("kvserver", dir);
     }
-    char *self[MAX_PEERS]; /* the same list: parsed once already */
-    daemon_split_list(peers_arg, self, MAX_PEERS);
-    daemon_default_log();
-    struct persister *ps = daemon_open_data_dir("kvserver", dir);
     if (!ps) {
         rpc_end_pool_free(pool);
-        daemon_free_list(self, n);
-        return 1;
+        free(self);
+        return n > 0 ? 1 : 2;
     }
 
     /* Block the shutdown signals in every thread; main waits for them. */
@@ -108,7 +103,7 @@ int main(int argc, char **argv)
     snprintf(who, sizeof(who), "kvserver %lld/%d", me, n);
     snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self[me],
+        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self,
                                     &sigs, who, extra);
 
     rpc_end_pool_shutdown(pool); /* calls to dead peers fail at once */
@@ -116,7 +111,7 @@ int main(int argc, char **argv)
     rpc_server_close(srv);
     kv_free(kv);
     rpc_end_pool_free(pool);
-    daemon_free_list(self, n);
+    free(self);
     persister_free(ps);
     return rc ? 1 : 0;
 }

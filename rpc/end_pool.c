@@ -57,29 +57,51 @@ struct rpc_end *rpc_end_pool_get(void *ctx, const char *addr)
     return e;
 }
 
-int rpc_end_pool_list(struct rpc_end_pool *p, const char *prog,
-                      const char *list, struct rpc_end **ends, int max,
-                      int skip)
+/* The list parsed into ends (see end_pool.h); *self, if not NULL, gets
+ * a copy of the self-th address. */
+static int pool_list(struct rpc_end_pool *p, const char *prog,
+                     const char *list, struct rpc_end **ends, int max,
+                     int skip, int self, char **self_addr)
 {
     char **addrs = xcalloc((size_t)max + 1, sizeof(*addrs));
     int n = daemon_split_list(list, addrs, max);
+    int rc = n;
     if (n < 0)
         fprintf(stderr, "%s: bad address list '%s' (an empty entry, or more "
                         "than %d)\n", prog, list, max);
-    for (int i = 0; i < n; i++) {
+    else if (self >= n) {
+        fprintf(stderr, "%s: index %d out of range for %d addresses in "
+                        "'%s'\n", prog, self, n, list);
+        rc = -1;
+    }
+    for (int i = 0; rc >= 0 && i < n; i++) {
         ends[i] = i == skip ? NULL : rpc_end_pool_get(p, addrs[i]);
         if (i != skip && !ends[i]) {
             fprintf(stderr, "%s: bad address '%s' in '%s'\n", prog,
                     addrs[i], list);
-            daemon_free_list(addrs, n);
-            free(addrs);
-            return -1;
+            rc = -1;
         }
     }
+    if (rc >= 0 && self_addr)
+        *self_addr = xstrdup(addrs[self]);
     if (n > 0)
         daemon_free_list(addrs, n);
     free(addrs);
-    return n;
+    return rc;
+}
+
+int rpc_end_pool_list(struct rpc_end_pool *p, const char *prog,
+                      const char *list, struct rpc_end **ends, int max,
+                      int skip)
+{
+    return pool_list(p, prog, list, ends, max, skip, -1, NULL);
+}
+
+int rpc_end_pool_peers(struct rpc_end_pool *p, const char *prog,
+                       const char *list, int me, struct rpc_end **ends,
+                       int max, char **self)
+{
+    return pool_list(p, prog, list, ends, max, me, me, self);
 }
 
 void rpc_end_pool_shutdown(struct rpc_end_pool *p)

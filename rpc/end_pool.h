@@ -27,6 +27,13 @@ struct rpc_end *rpc_end_pool_get(void *ctx, const char *addr);
 int rpc_end_pool_list(struct rpc_end_pool *p, const char *prog,
                       const char *list, struct rpc_end **ends, int max,
                       int skip);
+/* A server's Raft peers: rpc_end_pool_list() with skip = me, and also
+ * fails (with a message) if me is not an index of the list. On success
+ * *self is an owned copy of the me-th address (where to listen by
+ * default; free() it). */
+int rpc_end_pool_peers(struct rpc_end_pool *p, const char *prog,
+                       const char *list, int me, struct rpc_end **ends,
+                       int max, char **self);
 /* Fail every call in progress or to come (shutdown: so that nothing waits
  * out a call timeout). */
 void rpc_end_pool_shutdown(struct rpc_end_pool *p);

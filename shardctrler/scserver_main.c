@@ -74,23 +74,18 @@ int main(int argc, char **argv)
     }
     struct rpc_end_pool *pool = rpc_end_pool_new(0);
     struct rpc_end *ends[SC_MAX_PEERS];
-    int n = rpc_end_pool_list(pool, "scserver", peers_arg, ends,
-                              SC_MAX_PEERS, (int)me);
-    if (n < 0 || me >= n) {
-        if (n >= 0)
-            fprintf(stderr, "scserver: index %lld out of range for %d "
-                            "peers\n", me, n);
-        rpc_end_pool_free(pool);
-        return 2;
+    char *self = NULL;
+    int n = rpc_end_pool_peers(pool, "scserver", peers_arg, (int)me, ends,
+                               SC_MAX_PEERS, &self);
+    struct persister *ps = NULL;
+    if (n > 0) {
+        daemon_default_log();
+        ps = daemon_open_data_dir("scserver", dir);
     }
-    char *self[SC_MAX_PEERS]; /* the same list: parsed once already */
-    daemon_split_list(peers_arg, self, SC_MAX_PEERS);
-    daemon_default_log();
-    struct persister *ps = daemon_open_data_dir("scserver", dir);
     if (!ps) {
         rpc_end_pool_free(pool);
-        daemon_free_list(self, n);
-        return 1;
+        free(self);
+        return n > 0 ? 1 : 2;
     }
 
     sigset_t sigs;
@@ -103,14 +98,14 @@ int main(int argc, char **argv)
     snprintf(who, sizeof(who), "scserver %lld/%d", me, n);
     snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self[me],
+        rc = rpc_serve_until_signal(srv, listen_addr ? listen_addr : self,
                                     &sigs, who, extra);
     rpc_end_pool_shutdown(pool); /* calls to dead peers fail at once */
     sc_kill(sc); /* wakes blocked handlers, so the server can close */
     rpc_server_close(srv);
     sc_free(sc);
     rpc_end_pool_free(pool);
-    daemon_free_list(self, n);
+    free(self);
     persister_free(ps);
     return rc == 0 ? 0 : 1;
 }

@@ -97,26 +97,21 @@ int main(int argc, char **argv)
      * transfer more than the default call bound. */
     struct rpc_end_pool *pool = rpc_end_pool_new(30000);
     struct rpc_end *peers[SKV_MAX_PEERS], *ctrls[SKV_MAX_PEERS];
-    int n = rpc_end_pool_list(pool, "skvserver", peers_arg, peers,
-                              SKV_MAX_PEERS, (int)me);
+    char *self = NULL;
+    int n = rpc_end_pool_peers(pool, "skvserver", peers_arg, (int)me, peers,
+                               SKV_MAX_PEERS, &self);
     int nc = n < 0 ? -1
                    : rpc_end_pool_list(pool, "skvserver", ctrl_arg, ctrls,
                                        SKV_MAX_PEERS, -1);
-    if (n < 0 || me >= n || nc < 0) {
-        if (n >= 0 && me >= n)
-            fprintf(stderr, "skvserver: index %lld out of range for %d "
-                            "peers\n", me, n);
-        rpc_end_pool_free(pool);
-        return 2;
+    struct persister *ps = NULL;
+    if (nc > 0) {
+        daemon_default_log();
+        ps = daemon_open_data_dir("skvserver", dir);
     }
-    char *self[SKV_MAX_PEERS]; /* the same list: parsed once already */
-    daemon_split_list(peers_arg, self, SKV_MAX_PEERS);
-    daemon_default_log();
-    struct persister *ps = daemon_open_data_dir("skvserver", dir);
     if (!ps) {
         rpc_end_pool_free(pool);
-        daemon_free_list(self, n);
-        return 1;
+        free(self);
+        return nc > 0 ? 1 : 2;
     }
 
     sigset_t sigs;
@@ -130,7 +125,7 @@ int main(int argc, char **argv)
     snprintf(who, sizeof(who), "skvserver gid %lld %lld/%d", gid, me, n);
     snprintf(extra, sizeof(extra), ", data in %s", dir);
     if (rc == 0)
-        rc = rpc_serve_until_signal(srv, listen_arg ? listen_arg : self[me],
+        rc = rpc_serve_until_signal(srv, listen_arg ? listen_arg : self,
                                     &sigs, who, extra);
     /* Fail calls in flight to other groups and the controller first, so
      * the poller and pusher need not wait out a call timeout. */
@@ -140,6 +135,6 @@ int main(int argc, char **argv)
     skv_free(kv);
     rpc_end_pool_free(pool);
     persister_free(ps);
-    daemon_free_list(self, n);
+    free(self);
     return rc == 0 ? 0 : 1;
 }
