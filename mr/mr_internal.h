@@ -37,7 +37,20 @@ int mr_rec_next(struct mr_rec_reader *r, const char **key, size_t *klen,
  * in *len). 0, or ERR_IO with errno set. */
 int mr_read_file(const char *path, char **data, size_t *len);
 
-/* A file written in full under a temporary name (mr-tmp-XXXXXX in the same
+/* Temporary files are named mr-tmp-<pid>-<host>-XXXXXX so that a later
+ * worker on the same host can tell a crashed writer's leftovers (pid gone)
+ * from a live writer's file. */
+#define MR_TMP_PREFIX "mr-tmp-"
+/* Create and open (O_CLOEXEC) a fresh temporary dir_prefix + "mr-tmp-...";
+ * dir_prefix is "" or ends with '/'. Returns the fd and an owned *path, or
+ * -1 with errno set. */
+int mr_tmp_create(const char *dir_prefix, char **path);
+/* Remove this host's temporaries in dir (NULL: ".") whose writer process
+ * no longer exists. Returns how many were removed. Workers call it when
+ * they start and when they exit. */
+int mr_tmp_sweep(const char *dir);
+
+/* A file written in full under a temporary name (mr-tmp-*, in the same
  * directory) and renamed over `final` by mr_out_commit. */
 struct mr_outfile {
     int fd;
@@ -45,6 +58,10 @@ struct mr_outfile {
     char *final; /* owned */
     struct buf b;
     int err; /* sticky errno of a failed write */
+    /* Set by the caller for job outputs: commit fsyncs the file before the
+     * rename and the directory after it. Intermediate files need not be
+     * durable: a crash loses the worker's task anyway. */
+    bool durable;
 };
 /* 0, or ERR_IO with errno set. */
 int mr_out_open(struct mr_outfile *f, const char *final);
@@ -57,6 +74,10 @@ void mr_out_flush(struct mr_outfile *f, size_t threshold);
 int mr_out_commit(struct mr_outfile *f);
 /* Close and remove the temporary. Safe after commit or on a zeroed file. */
 void mr_out_abort(struct mr_outfile *f);
+
+/* The address in a file written by `mrcoordinator -f` (its first line):
+ * owned, or NULL if the file is missing or empty. */
+char *mr_read_addr_file(const char *path);
 
 /* "mr-X-Y" and "mr-out-Y" into buf. */
 void mr_inter_name(char *buf, size_t n, int map_id, int reduce_id);

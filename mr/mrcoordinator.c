@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "mr/dist.h"
 #include "mr/mr.h"
 #include "mr/mr_internal.h"
 
@@ -27,10 +28,10 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static void usage(void)
+static void usage_to(FILE *out, int status)
 {
-    fprintf(stderr, "Usage: mrcoordinator inputfiles...\n");
-    fprintf(stderr,
+    fprintf(out, "Usage: mrcoordinator inputfiles...\n");
+    fprintf(out,
             "options:\n"
             "  -a ADDR   listen address: host:port (port 0 = any free port)\n"
             "            or unix:PATH; default $" MR_ADDR_ENV " or "
@@ -39,11 +40,31 @@ static void usage(void)
             "            workers can read it with mrworker -f FILE\n"
             "  -r N      number of reduce tasks (default %d)\n"
             "  -t SEC    re-issue a task not done after SEC seconds "
-            "(default %d)\n"
+            "(default %d;\n"
+            "            shared-directory mode only)\n"
             "  -l SEC    linger after the job is done (default 1)\n"
-            "  -v        print progress to stderr\n",
-            MR_DEFAULT_NREDUCE, MR_DEFAULT_TASK_TIMEOUT_MS / 1000);
-    exit(1);
+            "  -v        print progress to stderr\n"
+            "distributed mode (no shared directory; workers run mrworker "
+            "-D DIR):\n"
+            "  -D        serve inputs and track map outputs over RPC\n"
+            "  -s MB     input split size in MiB (default %u); splits end "
+            "at a newline\n"
+            "  -b FRAC   back up in-progress tasks once at most FRAC of a "
+            "phase's\n"
+            "            tasks is left (default %.2f; 0 = no backup tasks)\n"
+            "  -L SEC    a worker silent this long is dead and its map "
+            "outputs are\n"
+            "            recomputed (default %d)\n"
+            "  -h, --help  this text\n",
+            MR_DEFAULT_NREDUCE, MR_DEFAULT_TASK_TIMEOUT_MS / 1000,
+            MR_DIST_DEFAULT_SPLIT >> 20, MR_DIST_DEFAULT_BACKUP,
+            MR_DIST_DEFAULT_LEASE_MS / 1000);
+    exit(status);
+}
+
+static void usage(void)
+{
+    usage_to(stderr, 1);
 }
 
 static double parse_secs(const char *s)
@@ -118,16 +139,132 @@ static int write_addr_file(const char *path, const char *addr)
     return mr_out_commit(&f);
 }
 
+/* Wait for the end of the job (or a signal), report, linger. */
+static int wait_job(void *c, bool (*wait)(void *, uint64_t),
+                    bool (*failed)(void *, char *, size_t), double linger,
+                    bool verbose)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    uint64_t t0 = clock_now_ms();
+    while (!wait(c, 200) && !stop_signal)
+        ;
+    int status = 0;
+    char why[600];
+    if (stop_signal) {
+        fprintf(stderr, "mrcoordinator: stopped by signal %d before the "
+                "job finished\n", (int)stop_signal);
+        return 1;
+    }
+    if (failed(c, why, sizeof why)) {
+        fprintf(stderr, "mrcoordinator: job failed: %s\n", why);
+        status = 1;
+    } else if (verbose) {
+        fprintf(stderr, "mrcoordinator: job done in %.2f s\n",
+                (double)(clock_now_ms() - t0) / 1000.0);
+    }
+    /* Workers asking now are told to exit. */
+    uint64_t until = clock_now_ms() + (uint64_t)(linger * 1000);
+    while (!stop_signal && clock_now_ms() < until)
+        clock_sleep_ms(50);
+    return status;
+}
+
+static bool lab_wait(void *c, uint64_t ms) { return mr_coord_wait(c, ms); }
+static bool lab_failed(void *c, char *m, size_t n)
+{
+    return mr_coord_failed(c, m, n);
+}
+static bool dist_wait(void *c, uint64_t ms) { return mr_dcoord_wait(c, ms); }
+static bool dist_failed(void *c, char *m, size_t n)
+{
+    return mr_dcoord_failed(c, m, n);
+}
+
+static int run_dist(const char *const *files, int nfiles,
+                    const struct mr_dcoord_opts *d, const char *addr,
+                    const char *addr_file, double linger, bool verbose)
+{
+    char msg[1024];
+    struct mr_dcoord *c = mr_dcoord_new(files, nfiles, d, msg, sizeof msg);
+    if (!c) {
+        fprintf(stderr, "mrcoordinator: %s\n", msg);
+        return 1;
+    }
+    int rc = mr_dcoord_listen(c, addr);
+    if (rc != 0) {
+        fprintf(stderr, "mrcoordinator: cannot listen on %s: %s\n", addr,
+                listen_why(addr, rc));
+        mr_dcoord_free(c);
+        return 1;
+    }
+    if (addr_file && write_addr_file(addr_file, mr_dcoord_addr(c)) != 0) {
+        fprintf(stderr, "mrcoordinator: cannot write %s: %s\n", addr_file,
+                strerror(errno));
+        mr_dcoord_free(c);
+        return 1;
+    }
+    if (verbose)
+        fprintf(stderr, "mrcoordinator: distributed mode, listening on %s: "
+                "%d map tasks (splits), %d reduce tasks\n", mr_dcoord_addr(c),
+                mr_dcoord_nmap(c), d->nreduce ? d->nreduce
+                                              : MR_DEFAULT_NREDUCE);
+    int status = wait_job(c, dist_wait, dist_failed, linger, verbose);
+    struct mr_dcoord_stats st;
+    mr_dcoord_stats(c, &st);
+    if (verbose)
+        fprintf(stderr, "mrcoordinator: %d task executions, %d backups, "
+                "%d workers dead, %d map tasks re-run\n", st.started,
+                st.backups, st.dead, st.reruns);
+    if (addr_file)
+        unlink(addr_file);
+    mr_dcoord_free(c);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *addr = getenv(MR_ADDR_ENV);
     const char *addr_file = NULL;
     struct mr_coord_opts o = {0};
+    struct mr_dcoord_opts d = {.backup_frac = -1};
+    bool dist = false, dist_flags = false;
     double linger = 1.0;
     bool verbose = false;
     int opt;
-    while ((opt = getopt(argc, argv, "+a:f:r:t:l:vh")) != -1) {
+    if (argc == 2 && strcmp(argv[1], "--help") == 0)
+        usage_to(stdout, 0);
+    while ((opt = getopt(argc, argv, "+a:f:r:t:l:vhDs:b:L:")) != -1) {
         switch (opt) {
+        case 'h': usage_to(stdout, 0); break;
+        case 'D': dist = true; break;
+        case 's': {
+            double mb = parse_secs(optarg);
+            d.split_bytes = (uint64_t)(mb * 1048576);
+            if (!d.split_bytes)
+                usage();
+            dist_flags = true;
+            break;
+        }
+        case 'b': {
+            double f = parse_secs(optarg);
+            if (f > 1)
+                usage();
+            d.backup_frac = f;
+            dist_flags = true;
+            break;
+        }
+        case 'L':
+            d.lease_ms = (uint64_t)(parse_secs(optarg) * 1000);
+            if (!d.lease_ms)
+                usage();
+            dist_flags = true;
+            break;
         case 'a': addr = optarg; break;
         case 'f': addr_file = optarg; break;
         case 'r': {
@@ -151,7 +288,7 @@ int main(int argc, char **argv)
         }
     }
     int nfiles = argc - optind;
-    if (nfiles < 1)
+    if (nfiles < 1 || (dist_flags && !dist))
         usage();
     if (!addr || !*addr)
         addr = MR_DEFAULT_ADDR;
@@ -177,6 +314,11 @@ int main(int argc, char **argv)
         }
     }
 
+    if (dist) {
+        d.nreduce = o.nreduce;
+        return run_dist((const char *const *)argv + optind, nfiles, &d, addr,
+                        addr_file, linger, verbose);
+    }
     struct mr_coord *c =
         mr_coord_new((const char *const *)argv + optind, nfiles, &o);
     if (!c)
@@ -208,35 +350,7 @@ int main(int argc, char **argv)
                 "reduce tasks\n", mr_coord_addr(c), nfiles,
                 o.nreduce ? o.nreduce : MR_DEFAULT_NREDUCE);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    uint64_t t0 = clock_now_ms();
-    while (!mr_coord_wait(c, 200) && !stop_signal)
-        ;
-    int status = 0;
-    char why[600];
-    if (stop_signal) {
-        fprintf(stderr, "mrcoordinator: stopped by signal %d before the "
-                "job finished\n", (int)stop_signal);
-        status = 1;
-    } else {
-        if (mr_coord_failed(c, why, sizeof why)) {
-            fprintf(stderr, "mrcoordinator: job failed: %s\n", why);
-            status = 1;
-        } else if (verbose) {
-            fprintf(stderr, "mrcoordinator: job done in %.2f s\n",
-                    (double)(clock_now_ms() - t0) / 1000.0);
-        }
-        /* Workers asking now are told to exit. */
-        uint64_t until = clock_now_ms() + (uint64_t)(linger * 1000);
-        while (!stop_signal && clock_now_ms() < until)
-            clock_sleep_ms(50);
-    }
+    int status = wait_job(c, lab_wait, lab_failed, linger, verbose);
     if (addr_file)
         unlink(addr_file);
     mr_coord_free(c);

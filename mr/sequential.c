@@ -107,6 +107,7 @@ int mr_sequential(const struct mr_app *app, const char *const *files,
         goto out;
     }
     opened = true;
+    out.durable = true;
     size_t cap = 0;
     /* Call Reduce on each distinct key and print the result. */
     for (size_t i = 0; i < s.n;) {

@@ -277,6 +277,7 @@ int mr_do_reduce(const struct mr_app *app, int id, int nmap, char *msg,
         goto out;
     }
     opened = true;
+    out.durable = true;
     size_t first = 0;
     for (size_t i = 0; i < g.nkeys; i++) {
         const struct kent *e = &g.keys[order[i]];

@@ -1,8 +1,10 @@
 /* util.c - ihash, intermediate records, whole-file reads, atomic output
  * files and plugin loading. */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -158,6 +160,20 @@ fail:;
     return ERR_IO;
 }
 
+char *mr_read_addr_file(const char *path)
+{
+    char *data;
+    size_t len;
+    if (mr_read_file(path, &data, &len) != 0)
+        return NULL;
+    data[strcspn(data, "\r\n")] = 0;
+    if (!data[0]) {
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
 void mr_inter_name(char *buf, size_t n, int map_id, int reduce_id)
 {
     snprintf(buf, n, "mr-%d-%d", map_id, reduce_id);
@@ -168,24 +184,89 @@ void mr_out_name(char *buf, size_t n, int reduce_id)
     snprintf(buf, n, "mr-out-%d", reduce_id);
 }
 
+/* This host's name for temporary file names: letters, digits and '.'
+ * only, so the name parses back unambiguously. */
+static void tmp_host(char *h, size_t n)
+{
+    char raw[256] = "";
+    gethostname(raw, sizeof raw - 1);
+    size_t j = 0;
+    for (size_t i = 0; raw[i] && j + 1 < n; i++) {
+        char c = raw[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '.')
+            h[j++] = c;
+    }
+    h[j] = 0;
+    if (!j)
+        snprintf(h, n, "localhost");
+}
+
+int mr_tmp_create(const char *dir_prefix, char **path)
+{
+    char host[128];
+    tmp_host(host, sizeof host);
+    size_t n = strlen(dir_prefix) + strlen(host) + 64;
+    char *t = xmalloc(n);
+    snprintf(t, n, "%s" MR_TMP_PREFIX "%ld-%s-XXXXXX", dir_prefix,
+             (long)getpid(), host);
+    int fd = mkostemp(t, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(t);
+        errno = e;
+        return -1;
+    }
+    *path = t;
+    return fd;
+}
+
+int mr_tmp_sweep(const char *dir)
+{
+    char host[128];
+    tmp_host(host, sizeof host);
+    DIR *d = opendir(dir ? dir : ".");
+    if (!d)
+        return 0;
+    int removed = 0;
+    size_t plen = strlen(MR_TMP_PREFIX), hlen = strlen(host);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strncmp(nm, MR_TMP_PREFIX, plen) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(nm + plen, &end, 10);
+        /* mr-tmp-<pid>-<host>-XXXXXX: ours only if the host matches and
+         * the pid is gone (the same pid alive means a live writer). */
+        if (errno || end == nm + plen || pid <= 0 || *end != '-' ||
+            strncmp(end + 1, host, hlen) != 0 || end[1 + hlen] != '-' ||
+            strlen(end + 2 + hlen) != 6)
+            continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        if (unlinkat(dirfd(d), nm, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 int mr_out_open(struct mr_outfile *f, const char *final)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
     const char *slash = strrchr(final, '/');
     size_t dirlen = slash ? (size_t)(slash - final) + 1 : 0;
-    size_t n = dirlen + sizeof "mr-tmp-XXXXXX";
-    f->tmp = xmalloc(n);
-    memcpy(f->tmp, final, dirlen);
-    memcpy(f->tmp + dirlen, "mr-tmp-XXXXXX", sizeof "mr-tmp-XXXXXX");
-    f->fd = mkostemp(f->tmp, O_CLOEXEC);
-    if (f->fd < 0) {
-        int e = errno;
-        free(f->tmp);
-        f->tmp = NULL;
-        errno = e;
+    char *dir = xmalloc(dirlen + 1);
+    memcpy(dir, final, dirlen);
+    dir[dirlen] = 0;
+    f->fd = mr_tmp_create(dir, &f->tmp);
+    free(dir);
+    if (f->fd < 0)
         return ERR_IO;
-    }
     f->final = xstrdup(final);
     buf_init(&f->b);
     return 0;
@@ -221,11 +302,34 @@ void mr_out_write(struct mr_outfile *f, const void *p, size_t n)
     mr_out_flush(f, 1u << 20);
 }
 
+/* fsync the directory holding path, so a rename in it survives a crash. */
+static int sync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrdup(path) : xstrdup(".");
+    if (slash)
+        dir[slash - path + (slash == path)] = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    /* Some file systems cannot sync a directory; that is not a failure. */
+    return rc < 0 && errno != EINVAL && errno != EROFS ? -1 : 0;
+}
+
 int mr_out_commit(struct mr_outfile *f)
 {
     mr_out_flush(f, 0);
     int rc = 0;
     if (!f->err && fchmod(f->fd, 0644) < 0)
+        f->err = errno;
+    /* A durable output must be on disk before its name is: otherwise a
+     * power loss can leave a complete-looking mr-out-* that is empty. */
+    if (!f->err && f->durable && fsync(f->fd) < 0)
         f->err = errno;
     if (close(f->fd) < 0 && !f->err)
         f->err = errno;
@@ -234,6 +338,9 @@ int mr_out_commit(struct mr_outfile *f)
         f->err = errno;
     if (f->err) {
         unlink(f->tmp);
+        rc = ERR_IO;
+    } else if (f->durable && sync_dir_of(f->final) < 0) {
+        f->err = errno; /* renamed, but the name may not survive a crash */
         rc = ERR_IO;
     }
     int e = f->err;

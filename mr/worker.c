@@ -81,21 +81,6 @@ static int enc_report(msgpack_packer *pk, const void *args)
     return 0;
 }
 
-/* The address in a file written by `mrcoordinator -f` (first line). */
-static char *read_addr_file(const char *path)
-{
-    char *data;
-    size_t len;
-    if (mr_read_file(path, &data, &len) != 0)
-        return NULL;
-    data[strcspn(data, "\r\n")] = 0;
-    if (!data[0]) {
-        free(data);
-        return NULL;
-    }
-    return data;
-}
-
 int mr_worker_run(const struct mr_app *app, const struct mr_worker_opts *o)
 {
     uint64_t gone_ms = o->gone_ms ? o->gone_ms : DEFAULT_GONE_MS;
@@ -110,9 +95,12 @@ int mr_worker_run(const struct mr_app *app, const struct mr_worker_opts *o)
     int last_err = 0, rc = 0;
     char msg[1024];
 
+    /* Temporaries of workers that crashed here earlier: nobody else will
+     * ever remove them (the names are random, never reused). */
+    mr_tmp_sweep(NULL);
     for (;;) {
         if (!end) {
-            char *a = o->addr ? xstrdup(o->addr) : read_addr_file(o->addr_file);
+            char *a = o->addr ? xstrdup(o->addr) : mr_read_addr_file(o->addr_file);
             if (a) {
                 int err = 0;
                 end = rpc_end_new(a, &err);
@@ -204,5 +192,6 @@ int mr_worker_run(const struct mr_app *app, const struct mr_worker_opts *o)
         rpc_end_shutdown(end);
         rpc_end_free(end);
     }
+    mr_tmp_sweep(NULL); /* and those of workers that crashed meanwhile */
     return rc;
 }

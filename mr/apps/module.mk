@@ -8,6 +8,8 @@ $(eval $(call plugin,jobcount,mr/apps/jobcount.c $(MR_APPS_UTIL)))
 $(eval $(call plugin,early_exit,mr/apps/early_exit.c $(MR_APPS_UTIL)))
 $(eval $(call plugin,crash,mr/apps/crash.c $(MR_APPS_UTIL)))
 $(eval $(call plugin,nocrash,mr/apps/nocrash.c $(MR_APPS_UTIL)))
+# Word count with injected slow tasks (test-mr-distributed.sh, bench-mr).
+$(eval $(call plugin,straggler,mr/apps/straggler.c $(MR_APPS_UTIL)))
 # Broken plugins for mr/tests/test-mr-errors.sh (missing Reduce / Map).
 $(eval $(call plugin,mr_noreduce,mr/tests/noreduce.c))
 $(eval $(call plugin,mr_nomap,mr/tests/nomap.c))
