@@ -8,11 +8,12 @@ $(eval $(call program,mrworker,mr/mrworker.c,mr rpc common))
 $(eval $(call program,mrsequential,mr/mrsequential.c,mr common))
 $(eval $(call program,mrgentext,mr/gentext.c,mr common))
 $(eval $(call unit_test,test_mr,mr/tests/test_mr.c,mr rpc common))
+$(eval $(call unit_test,test_mr_dist,mr/tests/test_mr_dist.c,mr rpc common))
 
 MR_PROGS := $(addprefix $(BUILD)/bin/,mrcoordinator mrworker mrsequential mrgentext)
 MR_APP_NAMES := wc indexer mtiming rtiming jobcount early_exit crash nocrash straggler
 MR_APPS = $(foreach a,$(MR_APP_NAMES),$(BUILD)/apps/$(a).so)
-MR_TEST_APPS = $(foreach a,mr_noreduce mr_nomap mr_crashonce,$(BUILD)/apps/$(a).so)
+MR_TEST_APPS = $(foreach a,mr_noreduce mr_nomap mr_crashonce mr_fsync_spy,$(BUILD)/apps/$(a).so)
 
 .PHONY: mr-all test-lab1 test-mr-errors test-mr-distributed run
 # Everything lab 1 needs (handy while other modules are being built).

@@ -136,7 +136,8 @@ test_crash() {
         grep -q 'reduce task' crash/coord.log 2> /dev/null && break
         sleep 0.1
     done
-    kill -9 "$w1"
+    # $w1 is the `timeout` wrapper: kill the worker under it first.
+    kill -9 $(cat /proc/"$w1"/task/*/children 2> /dev/null) "$w1" 2> /dev/null
     wait "$w1" 2> /dev/null
     workers=""
     rm -rf crash/w1

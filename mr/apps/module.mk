@@ -14,3 +14,5 @@ $(eval $(call plugin,straggler,mr/apps/straggler.c $(MR_APPS_UTIL)))
 $(eval $(call plugin,mr_noreduce,mr/tests/noreduce.c))
 $(eval $(call plugin,mr_nomap,mr/tests/nomap.c))
 $(eval $(call plugin,mr_crashonce,mr/tests/crashonce.c $(MR_APPS_UTIL)))
+# LD_PRELOAD shim logging fsync and rename (test-mr-errors.sh).
+$(eval $(call plugin,mr_fsync_spy,mr/tests/fsync_spy.c))

@@ -170,6 +170,53 @@ else
 fi
 no_out "vanished input"
 
+# --- a worker killed mid-task leaves no temporary behind ---------------------------
+# Worker A is killed (SIGKILL) inside a slow Map, with its temporaries
+# open; worker B, started afterwards on the same host, finishes the job.
+rm -f mr-* addr5
+$T $BIN/mrcoordinator -a 127.0.0.1:0 -f addr5 -t 1 -r 3 in1.txt in2.txt 2> coord5.err &
+c6=$!
+for _ in $(seq 50); do [ -s addr5 ] && break; sleep 0.1; done
+MR_STRAGGLER_MAP_MS=20000 $BIN/mrworker -f addr5 $APPS/straggler.so 2> workerA.err &
+wa=$!
+for _ in $(seq 100); do ls mr-tmp-* > /dev/null 2>&1 && break; sleep 0.05; done
+left=$(ls mr-tmp-* 2> /dev/null | wc -l)
+kill -9 $wa
+wait $wa 2> /dev/null
+$T $BIN/mrworker -f addr5 -g 1 $APPS/wc.so 2> workerB.err
+wait $c6
+rc=$?
+if [ "$left" -eq 0 ]; then
+    bad "killed worker: it had no temporaries open when killed (test broken)"
+elif [ $rc -ne 0 ] || [ "$(cat mr-out-* | wc -l)" -lt 5 ]; then
+    bad "killed worker: job failed (rc=$rc): $(head -c 300 coord5.err)"
+elif ls mr-tmp-* > /dev/null 2>&1; then
+    bad "killed worker: its temporaries are left behind: $(ls mr-tmp-* | head -3 | tr '\n' ' ')"
+else
+    ok "killed worker's $left temporaries removed by the next worker"
+fi
+
+# --- outputs are durable: fsync before the rename, the directory after --------------
+# fsync_spy.so (LD_PRELOAD) logs fsync (with the descriptor's path) and rename.
+durable() { # durable NAME OUTPUT-PATH: the spy log shows the safe order
+    awk -v out="$2" -v dir="$(dirname "$2")" '
+        $1 == "fsync" && $2 ~ /\/mr-tmp-/ && !r { t[$2] = NR }
+        $1 == "rename" && $3 == out && ($2 in t || ("'"$PWD"'/" $2) in t) { r = NR }
+        $1 == "fsync" && $2 == dir && r { d = NR }
+        END { exit !(r && d) }' spy.log && ok "$1" ||
+        bad "$1: no fsync of the file before its rename and of the directory after: $(grep -c . spy.log 2> /dev/null) spy lines"
+}
+rm -f mr-* spy.log
+MR_SPY_LOG=$PWD/spy.log LD_PRELOAD=$APPS/mr_fsync_spy.so $BIN/mrsequential $APPS/wc.so in1.txt in2.txt
+durable "mrsequential output fsynced" "$PWD/mr-out-0"
+rm -f mr-* spy.log addr6
+$T $BIN/mrcoordinator -a 127.0.0.1:0 -f addr6 -r 1 in1.txt 2> coord6.err &
+c7=$!
+for _ in $(seq 50); do [ -s addr6 ] && break; sleep 0.1; done
+MR_SPY_LOG=$PWD/spy.log LD_PRELOAD=$APPS/mr_fsync_spy.so $T $BIN/mrworker -f addr6 -g 1 $APPS/wc.so
+wait $c7
+durable "reduce output fsynced" "$PWD/mr-out-0"
+
 echo "mr errors: $pass passed, $fail failed"
 if [ $fail -eq 0 ]; then
     cd / && rm -rf "$TMPD"
