@@ -306,7 +306,10 @@ static void fetch_failed(struct mr_dcoord *c, int w, int r, int m,
                          const char *addr)
 {
     pthread_mutex_lock(&c->mu);
-    if (m >= 0 && m < c->nmap && c->maps[m].state == T_DONE) {
+    /* After the job, a backup reducer's failed fetch (the map worker has
+     * exited) means nothing. */
+    if (!over_locked(c) && m >= 0 && m < c->nmap &&
+        c->maps[m].state == T_DONE) {
         int h = c->maps[m].holder;
         if (alive_locked(c, h) && addr && strcmp(c->workers[h].addr, addr) == 0)
             declare_dead_locked(c, h, "a reducer cannot fetch from it");
@@ -421,20 +424,13 @@ static int h_read_input(void *svc, const msgpack_object *args,
         n = s->len - off;
     char *b = xmalloc(n ? n : 1);
     int fd = open(c->files[s->file], O_RDONLY | O_CLOEXEC);
-    size_t got = 0;
-    while (fd >= 0 && got < n) {
-        ssize_t r = pread(fd, b + got, n - got, (off_t)(s->off + off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    int rc = fd < 0 ? ERR_IO : mr_pread_full(fd, b, n, s->off + off);
+    int e = errno;
     if (fd >= 0)
         close(fd);
-    if (got < n) { /* the input changed or vanished under us */
+    if (rc != 0) { /* the input changed or vanished under us */
         log_warn("MR", -1, "cannot read %s: %s", c->files[s->file],
-                 fd < 0 ? strerror(errno) : "file shrank");
+                 e ? strerror(e) : "file shrank");
         free(b);
         return ERR_IO;
     }
@@ -444,17 +440,38 @@ static int h_read_input(void *svc, const msgpack_object *args,
     return 0;
 }
 
-static int h_task_done(void *svc, const msgpack_object *args,
-                       msgpack_packer *reply)
+/* The fields of TaskDone, TaskFailed and FetchFailed. */
+struct report {
+    int w, kind, id, m;
+    char *text; /* why / a: owned */
+};
+
+static int dec_report(const msgpack_object *args, struct report *r,
+                      const char *text_key)
 {
     struct rpc_dec d;
     rpc_dec_init(&d, args);
-    int w = rpc_dec_int(&d, "w", -1);
-    int kind = rpc_dec_int(&d, "k", 0);
-    int id = rpc_dec_int(&d, "id", -1);
-    if (d.err)
-        return d.err;
-    task_done(svc, w, kind, id);
+    r->w = rpc_dec_int(&d, "w", -1);
+    r->kind = rpc_dec_int(&d, "k", 0);
+    r->id = rpc_dec_int(&d, "id", -1);
+    r->m = rpc_dec_int(&d, "m", -1);
+    r->text = rpc_dec_strdup(&d, text_key);
+    if (d.err) {
+        free(r->text);
+        r->text = NULL;
+    }
+    return d.err;
+}
+
+static int h_task_done(void *svc, const msgpack_object *args,
+                       msgpack_packer *reply)
+{
+    struct report r;
+    int err = dec_report(args, &r, "why");
+    if (err)
+        return err;
+    task_done(svc, r.w, r.kind, r.id);
+    free(r.text);
     msgpack_pack_map(reply, 0);
     return 0;
 }
@@ -462,17 +479,12 @@ static int h_task_done(void *svc, const msgpack_object *args,
 static int h_task_failed(void *svc, const msgpack_object *args,
                          msgpack_packer *reply)
 {
-    struct rpc_dec d;
-    rpc_dec_init(&d, args);
-    int w = rpc_dec_int(&d, "w", -1);
-    int kind = rpc_dec_int(&d, "k", 0);
-    int id = rpc_dec_int(&d, "id", -1);
-    char *why = rpc_dec_strdup(&d, "why");
-    if (!d.err)
-        task_failed(svc, w, kind, id, why);
-    free(why);
-    if (d.err)
-        return d.err;
+    struct report r;
+    int err = dec_report(args, &r, "why");
+    if (err)
+        return err;
+    task_failed(svc, r.w, r.kind, r.id, r.text);
+    free(r.text);
     msgpack_pack_map(reply, 0);
     return 0;
 }
@@ -480,17 +492,12 @@ static int h_task_failed(void *svc, const msgpack_object *args,
 static int h_fetch_failed(void *svc, const msgpack_object *args,
                           msgpack_packer *reply)
 {
-    struct rpc_dec d;
-    rpc_dec_init(&d, args);
-    int w = rpc_dec_int(&d, "w", -1);
-    int r = rpc_dec_int(&d, "id", -1);
-    int m = rpc_dec_int(&d, "m", -1);
-    char *a = rpc_dec_strdup(&d, "a");
-    if (!d.err)
-        fetch_failed(svc, w, r, m, a);
-    free(a);
-    if (d.err)
-        return d.err;
+    struct report r;
+    int err = dec_report(args, &r, "a");
+    if (err)
+        return err;
+    fetch_failed(svc, r.w, r.id, r.m, r.text);
+    free(r.text);
     msgpack_pack_map(reply, 0);
     return 0;
 }

@@ -36,6 +36,8 @@ struct dw {
     struct rpc_end *coord;
     int id;
     uint64_t lease_ms;
+    char *split; /* the last map task's input buffer (main thread only) */
+    size_t split_cap;
     /* Peers serving map outputs, one end per address (main thread only). */
     struct peer {
         char *addr;
@@ -80,17 +82,9 @@ static int h_fetch(void *svc, const msgpack_object *args,
     if (n > size - off)
         n = size - off;
     char *b = xmalloc(n ? n : 1);
-    size_t got = 0;
-    while (got < n) {
-        ssize_t k = pread(fd, b + got, n - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
+    int rc = mr_pread_full(fd, b, n, off);
     close(fd);
-    if (got < n) {
+    if (rc != 0) {
         free(b);
         return ERR_IO;
     }
@@ -274,9 +268,37 @@ static void emit(void *ctx, const char *key, size_t klen, const char *val,
         mr_out_flush(f, 0);
 }
 
+/* Map tasks: keep freed memory for reuse (RPC buffers of every chunk would
+ * otherwise be fresh pages). Reduce tasks: the memory budget must hold for
+ * the whole process, so give memory back, buffers of 128 KiB and more
+ * straight to the system when freed. */
+static void malloc_mode(bool keep)
+{
+#ifdef __GLIBC__
+    static int mode = -1;
+    if (mode == (int)keep)
+        return;
+    mode = keep;
+    mallopt(M_MMAP_THRESHOLD, keep ? 32 << 20 : 128 << 10);
+    mallopt(M_TRIM_THRESHOLD, keep ? 512 << 20 : 1 << 20);
+    if (!keep)
+        malloc_trim(0);
+#else
+    (void)keep;
+#endif
+}
+
 static int do_map(struct dw *w, const struct task *t, char *msg, size_t n)
 {
-    struct chunk_dst c = {xmalloc(t->len + 1), 0, t->len};
+    /* The split buffer is kept for the next map task (fresh memory for
+     * every split costs a page fault per 4 KiB); a reduce frees it. */
+    if (w->split_cap < t->len + 1) {
+        free(w->split);
+        w->split_cap = t->len + 1;
+        w->split = xmalloc(w->split_cap);
+    }
+    malloc_mode(true);
+    struct chunk_dst c = {w->split, 0, t->len};
     int rc = 0;
     while (c.got < c.cap) {
         size_t before = c.got;
@@ -289,7 +311,6 @@ static int do_map(struct dw *w, const struct task *t, char *msg, size_t n)
         if (rc) {
             mr_msg(msg, n, "cannot read split %d of %s from the "
                    "coordinator: %s", t->id, t->file, err_msg(rc));
-            free(c.p);
             return ERR_IO;
         }
     }
@@ -329,7 +350,6 @@ out:
     for (int y = 0; y < opened; y++)
         mr_out_abort(&outs[y]);
     free(outs);
-    free(c.p);
     return rc;
 }
 
@@ -437,6 +457,10 @@ static int do_reduce(struct dw *w, const struct task *t, char *msg, size_t n)
 {
     size_t budget = w->o->mem_budget ? w->o->mem_budget
                                      : MR_DIST_DEFAULT_MEM;
+    free(w->split);
+    w->split = NULL;
+    w->split_cap = 0;
+    malloc_mode(false);
     rss_reset();
     /* Half the budget for sorted batches: the rest covers the program,
      * RPC buffers (a chunk arrives, is decoded and copied), the merge's
@@ -565,12 +589,7 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
     mr_tmp_sweep(w.dir);
     mr_tmp_sweep(w.out_dir);
 #ifdef __GLIBC__
-    /* The reduce memory budget must hold for the whole process: give
-     * chunk-sized buffers back to the system when freed (mr_tune_malloc
-     * keeps them, for speed) and keep RPC threads from each holding a
-     * malloc arena of their own. */
-    mallopt(M_MMAP_THRESHOLD, 128 << 10);
-    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    /* Keep RPC threads from each holding a malloc arena of their own. */
     mallopt(M_ARENA_MAX, 2);
 #endif
     const char *listen = o->listen ? o->listen : "127.0.0.1:0";
@@ -588,7 +607,7 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
     clock_cond_init(&w.cv);
     uint64_t gone_ms = o->gone_ms ? o->gone_ms : DEFAULT_GONE_MS;
     uint64_t failing_since = 0;
-    bool ever = false, hb_on = false;
+    bool ever = false, hb_on = false, registered = false;
     char msg[1024], where[512];
     snprintf(where, sizeof where, "%s", o->addr ? o->addr : o->addr_file);
     rc = 0;
@@ -643,17 +662,18 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
         }
         failing_since = 0;
         ever = true;
-        if (!hb_on) {
+        if (!registered) { /* that call was Register */
+            registered = true;
             hb_on = pthread_create(&w.hb, NULL, hb_main, &w) == 0;
             log_info("MR", -1, "registered as worker %d, serving at %s",
                      w.id, me);
-            if (w.id >= 0 && !t.kind)
-                continue;
+            continue;
         }
         if (t.kind == MR_TASK_EXIT) {
             if (t.dead) {
                 fprintf(stderr, "mrworker: the coordinator declared this "
-                        "worker dead (lease lapsed); exiting\n");
+                        "worker dead (its lease lapsed or a reducer could "
+                        "not fetch from it); exiting\n");
                 rc = ERR_CLOSED;
             }
             task_free(&t);
@@ -701,6 +721,7 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
         free(w.peers[i].addr);
     }
     free(w.peers);
+    free(w.split);
     pthread_cond_destroy(&w.cv);
     pthread_mutex_destroy(&w.mu);
     mr_tmp_sweep(w.dir);

@@ -75,6 +75,10 @@ int mr_out_commit(struct mr_outfile *f);
 /* Close and remove the temporary. Safe after commit or on a zeroed file. */
 void mr_out_abort(struct mr_outfile *f);
 
+/* pread exactly n bytes at off (retrying short reads and EINTR). 0, or
+ * ERR_IO with errno set (0 if the file ended first). */
+int mr_pread_full(int fd, void *buf, size_t n, uint64_t off);
+
 /* The address in a file written by `mrcoordinator -f` (its first line):
  * owned, or NULL if the file is missing or empty. */
 char *mr_read_addr_file(const char *path);

@@ -160,6 +160,23 @@ fail:;
     return ERR_IO;
 }
 
+int mr_pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = 0;
+            return ERR_IO;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
 char *mr_read_addr_file(const char *path)
 {
     char *data;

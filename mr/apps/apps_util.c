@@ -123,3 +123,19 @@ void mrapp_output_int(long long v, mr_output_fn output, void *ctx)
     int k = snprintf(b, sizeof b, "%lld", v);
     output(ctx, b, (size_t)k);
 }
+
+void mrapp_emit_words(const char *contents, size_t len, mr_emit_fn emit,
+                      void *ctx)
+{
+    const unsigned char *p = (const unsigned char *)contents;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && !mrapp_is_letter(p[i]))
+            i++;
+        size_t start = i;
+        while (i < len && mrapp_is_letter(p[i]))
+            i++;
+        if (i > start)
+            emit(ctx, contents + start, i - start, "1", 1);
+    }
+}

@@ -29,5 +29,8 @@ void mrapp_output_sorted_join(const char *const *values, const size_t *lens,
                               void *ctx);
 /* Output a decimal integer. */
 void mrapp_output_int(long long v, mr_output_fn output, void *ctx);
+/* wc's Map body: emit (word, "1") for every maximal run of letters. */
+void mrapp_emit_words(const char *contents, size_t len, mr_emit_fn emit,
+                      void *ctx);
 
 #endif /* MR_APPS_APPS_UTIL_H_ */

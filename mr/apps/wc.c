@@ -7,17 +7,7 @@ int Map(const char *filename, const char *contents, size_t len,
         mr_emit_fn emit, void *ctx)
 {
     (void)filename;
-    const unsigned char *p = (const unsigned char *)contents;
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && !mrapp_is_letter(p[i]))
-            i++;
-        size_t start = i;
-        while (i < len && mrapp_is_letter(p[i]))
-            i++;
-        if (i > start)
-            emit(ctx, contents + start, i - start, "1", 1);
-    }
+    mrapp_emit_words(contents, len, emit, ctx);
     return 0;
 }
 
