@@ -13,12 +13,6 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* Ring sizes. A 120 s lab-4 test sends a few hundred thousand RPCs; the
- * newest 2^17 bulk events (the seconds before a failure, which is what a
- * reader needs) keep the file to ~6 MB and the page quick to open. */
-#define TIMELINE_BULK_LEN (1u << 17)
-#define TIMELINE_CTRL_LEN (1u << 15)
-#define TIMELINE_MAX_LANES 256
 
 struct timeline_rec {
     _Atomic uint64_t seq; /* claim number + 1 once published; 0 = empty */

@@ -25,6 +25,12 @@
 #include <stdint.h>
 
 #define TIMELINE_TEXT 40 /* bytes of text kept per event, NUL included */
+/* Ring sizes (events). A 120 s lab-4 test records ~150k bulk events; the
+ * newest 2^17 (the seconds before a failure, which is what a reader needs)
+ * bound the file to ~6 MB and keep the page quick to open. */
+#define TIMELINE_BULK_LEN (1u << 17)
+#define TIMELINE_CTRL_LEN (1u << 15)
+#define TIMELINE_MAX_LANES 256
 
 /* Event kinds; the numbers are part of the file format (timeline.py). */
 enum timeline_kind {
