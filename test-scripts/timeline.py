@@ -301,6 +301,7 @@ def add_lablog(B, path, lanes):
     """LABLOG lines "<ms> <TOPIC> S<id> text" into their peer's lane."""
     names = set(lanes.values())
     rows = []
+    recent = {}  # peer -> its last few rows: a loop's repeats are folded
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             m = re.match(r"(\d+) (\S+) S(\S+) (.*)", line)
@@ -309,9 +310,22 @@ def add_lablog(B, path, lanes):
             peer = m.group(3)
             if peer not in names:
                 continue
-            rows.append([float(m.group(1)), peer, m.group(2), m.group(4)[:200]])
-    for t, peer, topic, text in rows[-MAX_LOG_LINES:]:
-        B.marks.append([t, B.lane(peer), "log", 0, 0, topic + " " + text])
+            text = m.group(2) + " " + m.group(4)[:200]
+            last = recent.setdefault(peer, [])
+            t = float(m.group(1))
+            # Fold a loop's repeats, but show it again every 250 ms.
+            same = next((r for r in last if r[3] == text and t - r[0] < 250), None)
+            if same:
+                same[4] += 1
+                continue
+            row = [t, peer, m.group(2), text, 1]
+            rows.append(row)
+            last.append(row)
+            if len(last) > 4:
+                last.pop(0)
+    for t, peer, topic, text, n in rows[-MAX_LOG_LINES:]:
+        B.marks.append([t, B.lane(peer), "log", 0, 0,
+                        text + (" (×%d)" % n if n > 1 else "")])
 
 
 # ---- raftsim ------------------------------------------------------------------

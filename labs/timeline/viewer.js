@@ -26,9 +26,11 @@
     st.w1 = end + Math.max(50, (end - st.w0) * 0.03);
   }
 
-  function fitScale() {
+  // A chosen window fits the screen; the default one gets ~2400 px.
+  function fitScale(toScreen) {
     const span = Math.max(1, st.w1 - st.w0);
-    st.scale = Math.min(20, Math.max(0.02, 2400 / span));
+    const px = toScreen ? Math.max(300, window.innerHeight - $("top").offsetHeight - 60) : 2400;
+    st.scale = Math.min(50, Math.max(0.005, px / span));
   }
 
   // ---- header -----------------------------------------------------------------
@@ -166,9 +168,20 @@
     }
     let notice = "";
     if (rpcs.length > MAX_RPCS) {
-      notice = rpcs.length + " RPCs in this window: drawing the last " + MAX_RPCS +
-        " (narrow the window, or filter peers / RPC types / only lost)";
-      rpcs = rpcs.slice(rpcs.length - MAX_RPCS);
+      // Too many to draw: every failed one (up to half the budget), and an
+      // even sample of the rest, so the whole window keeps its shape.
+      const sample = (list, n) => {
+        if (list.length <= n) return list;
+        const step = list.length / n, res = [];
+        for (let i = 0; i < n; i++) res.push(list[Math.floor(i * step)]);
+        return res;
+      };
+      const failed = sample(rpcs.filter((r) => r[5] !== 0), MAX_RPCS / 2);
+      const good = sample(rpcs.filter((r) => r[5] === 0), MAX_RPCS - failed.length);
+      notice = rpcs.length + " RPCs in this window: drawing " + (failed.length + good.length) +
+        " (all failed ones up to " + MAX_RPCS / 2 + ", a sample of the rest); narrow the window, " +
+        "or filter peers / RPC types / only lost";
+      rpcs = failed.concat(good).sort((a, b) => a[0] - b[0]);
     }
     let nlost = 0;
     for (const [a, b, from, to, m, o, label] of rpcs) {
@@ -201,11 +214,14 @@
 
     // marks; a label is drawn only if it does not overlap the previous one
     // in its lane (the mark itself always is; hover shows its text)
+    // (a burst of labels at one time is stacked below it, up to 6 lines).
     const lastText = new Map();
+    let textY = 0;
     const roomFor = (l, side, yy) => {
       const k = l + side, prev = lastText.get(k);
-      if (prev !== undefined && yy - prev < 11) return false;
-      lastText.set(k, yy);
+      textY = prev !== undefined && yy - prev < 11 ? prev + 11 : yy;
+      if (textY - yy > 66) return false;
+      lastText.set(k, textY);
       return true;
     };
     let nm = 0, nhits = 0, firstHit = null;
@@ -224,15 +240,15 @@
         (index ? "index " + index + " " : "") + (term ? "term " + term + " " : "") + text) + "</title>";
       if (kind === "apply") {
         out.push('<g class="mark mark-apply" data-index="' + index + '"><circle cx="' + x + '" cy="' + yy +
-          '" r="3"/>' + (roomFor(l, "r", yy) ? '<text class="t-apply" x="' + (x + 5) + '" y="' + (yy + 3) + '">a' + index +
+          '" r="3"/>' + (roomFor(l, "r", yy) ? '<text class="t-apply" x="' + (x + 5) + '" y="' + (textY + 3) + '">a' + index +
           (term ? " T" + term : "") + (text ? " " + esc(text.slice(0, 12)) : "") + "</text>" : "") + tip + "</g>");
       } else if (kind === "start" || kind === "nostart") {
         out.push('<g class="mark mark-' + kind + '" data-index="' + index + '"><rect x="' + (x - 3) + '" y="' +
           (yy - 3) + '" width="6" height="6" transform="rotate(45 ' + x + " " + yy + ')"/>' +
-          (kind === "start" && roomFor(l, "l", yy) ? '<text class="t-start" text-anchor="end" x="' + (x - 6) + '" y="' + (yy + 3) +
+          (kind === "start" && roomFor(l, "l", yy) ? '<text class="t-start" text-anchor="end" x="' + (x - 6) + '" y="' + (textY + 3) +
             '">start ' + esc(text.slice(0, 10)) + " → i" + index + " T" + term + "</text>" : "") + tip + "</g>");
       } else if (kind === "term") {
-        if (roomFor(l, "l", yy)) out.push('<text class="t-term" x="' + (x - 6) + '" text-anchor="end" y="' + (yy + 3) + '">' +
+        if (roomFor(l, "l", yy)) out.push('<text class="t-term" x="' + (x - 6) + '" text-anchor="end" y="' + (textY + 3) + '">' +
           esc(text) + tip + "</text>");
       } else if (kind === "up") {
         out.push('<path class="mark-up" d="M' + (x - 5) + "," + (yy + 4) + "l5,-8l5,8z" + '">' + tip + "</path>");
@@ -240,10 +256,10 @@
         const ya = y(Math.max(st.w0, t - term));
         out.push('<g class="mark mark-op"><line class="mark-op" x1="' + x + '" x2="' + x + '" y1="' + ya +
           '" y2="' + Math.max(yy, ya + 2) + '"/>' + (roomFor(l, "r", yy) ? '<text class="t-op" x="' + (x + 5) +
-          '" y="' + (yy + 3) + '">' + esc(text) + "</text>" : "") + tip + "</g>");
+          '" y="' + (textY + 3) + '">' + esc(text) + "</text>" : "") + tip + "</g>");
       } else if (kind === "log") {
-        if (roomFor(l, "l", yy)) out.push('<text class="t-log" x="' + (x - laneW * 0.45) + '" y="' + (yy + 3) + '">' +
-          esc(text.slice(0, Math.floor(laneW * 0.42 / 5.2))) + tip + "</text>");
+        if (roomFor(l, "g", yy)) out.push('<text class="t-log" x="' + (x - laneW * 0.47) + '" y="' + (textY + 3) + '">' +
+          esc(text.slice(0, Math.floor(laneW * 1.3 / 5.4))) + tip + "</text>");
       }
       if (isHit) out.push('<circle class="hit" cx="' + x + '" cy="' + yy + '" r="8"/>');
     }
@@ -313,7 +329,7 @@
   function wire() {
     $("apply-window").onclick = () => {
       const a = parseFloat($("w0").value), b = parseFloat($("w1").value);
-      if (isFinite(a) && isFinite(b) && b > a) { st.w0 = a; st.w1 = b; fitScale(); draw(); }
+      if (isFinite(a) && isFinite(b) && b > a) { st.w0 = a; st.w1 = b; fitScale(true); draw(); }
     };
     $("win-fail").onclick = () => { defaultWindow(); fitScale(); draw(); scrollToFail(); };
     $("win-all").onclick = () => { st.w0 = D.t0; st.w1 = D.t1 + 10; fitScale(); draw(); };
@@ -373,11 +389,11 @@
   // at the top of the page).
   const w = /^#w=([\d.]+)-([\d.]+)$/.exec(location.hash) ||
     (D.fail && /^#fail=([\d.]+)$/.exec(location.hash));
-  if (w && w.length === 3) { st.w0 = parseFloat(w[1]); st.w1 = parseFloat(w[2]); fitScale(); }
+  if (w && w.length === 3) { st.w0 = parseFloat(w[1]); st.w1 = parseFloat(w[2]); fitScale(true); }
   else if (w) {
     st.w0 = Math.max(D.t0, D.fail.t - parseFloat(w[1]));
     st.w1 = D.fail.t + (D.fail.t - st.w0) * 0.04 + 20;
-    fitScale();
+    fitScale(true);
   }
   const h = /^#(index|t)=([\d.]+)$/.exec(location.hash);
   if (h && h[1] === "index") { st.search = parseInt(h[2], 10); $("search").value = h[2]; }
