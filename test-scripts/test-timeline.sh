@@ -162,6 +162,17 @@ for spec in "lab2 lab2 TestUnreliable2" "lab5sc lab5sc TestMulti" "lab5kv lab5kv
   fi
 done
 
+# --- stress.py names the timeline of a failing run too ----------------------
+echo "== stress.py: a failing run"
+TESTER_INJECT_FAIL=1 test-scripts/stress.py -n 1 -p 1 --results "$out/stress" \
+  "$build/tests/lab3" TestBackup3B >"$out/stress.out" 2>&1
+page=$(sed -nE 's/^ *timeline: (.*)$/\1/p' "$out/stress.out" | head -1)
+if [ -n "$page" ] && [ -s "$page" ] && grep -q 'id="data"' "$page"; then
+  ok "stress.py printed timeline: $page"
+else
+  bad "stress.py named no timeline page (see $out/stress.out)"
+fi
+
 # --- the simulator: a planted bug's violation, in the same viewer -----------
 echo "== raftsim-bug-vote: the first violating seed"
 sim=$build/bin/raftsim-bug-vote

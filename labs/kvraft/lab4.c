@@ -34,7 +34,7 @@ static void sleep_ms(uint64_t ms) { clock_sleep_ms(ms); }
 /* ---- operation wrappers: count ops, record history ---------------------- */
 
 /* A client operation in the timeline of the run (the "clients" lane). */
-static void timeline_op(int cli, const char *op, const char *key,
+static void record_op(int cli, const char *op, const char *key,
                         const char *val, int64_t start, int64_t end)
 {
     if (!timeline_enabled())
@@ -51,10 +51,10 @@ static char *op_get(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
     int64_t start = porcupine_now_ns();
     char *v = kv_clerk_get(c->ck, key, NULL);
     int64_t end = porcupine_now_ns();
-    timeline_op(cli, "Get", key, v, start, end);
     if (!v)
         fatalf("Get(%s): clerk shut down", key);
     kv4cfg_op(cfg);
+    record_op(cli, "Get", key, v, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_GET, key, "", v, start,
                             end);
@@ -68,8 +68,8 @@ static void op_put(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
     if (kv_clerk_put(c->ck, key, value) != 0)
         fatalf("Put(%s): clerk shut down", key);
     int64_t end = porcupine_now_ns();
-    timeline_op(cli, "Put", key, value, start, end);
     kv4cfg_op(cfg);
+    record_op(cli, "Put", key, value, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_PUT, key, value, NULL,
                             start, end);
@@ -83,8 +83,8 @@ static void op_append(struct kv4cfg *cfg, struct kv4_client *c,
     if (kv_clerk_append(c->ck, key, value) != 0)
         fatalf("Append(%s): clerk shut down", key);
     int64_t end = porcupine_now_ns();
-    timeline_op(cli, "Append", key, value, start, end);
     kv4cfg_op(cfg);
+    record_op(cli, "Append", key, value, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_APPEND, key, value, NULL,
                             start, end);

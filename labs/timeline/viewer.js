@@ -9,7 +9,7 @@
   const OUTCOMES = ["delivered", "request lost", "reply lost",
     "no reply (server killed or cut off)", "not sent (no server reachable)",
     "in flight at the failure"];
-  const MAX_RPCS = 4000, MAX_MARKS = 8000, GUTTER = 70, TOP = 16;
+  const MAX_RPCS = 3000, MAX_MARKS = 8000, GUTTER = 70, TOP = 16;
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;")
     .replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -90,8 +90,14 @@
     return v;
   }
 
+  // Hover texts are made on demand: a title element per arrow doubled the
+  // page's nodes and its drawing time.
+  let tips = [];
+  const tipAttr = (f) => { tips.push(f); return ' data-t="' + (tips.length - 1) + '"'; };
+
   function draw() {
     const t0 = performance.now();
+    tips = [];
     const lanes = visibleLanes();
     const width = Math.max(600, document.documentElement.clientWidth - 10);
     const laneW = Math.max(140, (width - GUTTER) / Math.max(1, lanes.length));
@@ -187,12 +193,12 @@
     for (const [a, b, from, to, m, o, label] of rpcs) {
       const x1 = col.get(from), x2 = col.get(to);
       const y1 = y(a), y2 = y(b);
-      const tip = "<title>" + esc(D.methods[m] + " " + D.lanes[from] + " → " + D.lanes[to] + ", " +
-        fmt(a) + "–" + fmt(b) + " ms: " + OUTCOMES[o] + (label ? " (" + label + ")" : "")) + "</title>";
+      const ta = tipAttr(() => D.methods[m] + " " + D.lanes[from] + " → " + D.lanes[to] + ", " +
+        fmt(a) + "–" + fmt(b) + " ms: " + OUTCOMES[o] + (label ? " (" + label + ")" : ""));
       if (o === 4) {
         // never sent: a short stub towards the peer at the time of the call
-        out.push('<line class="rpc o4" data-m="' + m + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + (x1 + (x2 - x1) * 0.2) +
-          '" y2="' + y1 + '">' + tip + "</line>");
+        out.push('<line class="rpc o4"' + ta + ' x1="' + x1 + '" y1="' + y1 + '" x2="' + (x1 + (x2 - x1) * 0.2) +
+          '" y2="' + y1 + '"/>');
         nlost++;
         continue;
       }
@@ -200,14 +206,14 @@
         // lost: the arrow stops at the loss, marked with a cross
         const xm = o === 1 ? (x1 + x2) / 2 : x2 - (x2 - x1) * 0.15;
         const ym = o === 1 ? (y1 + y2) / 2 : y2;
-        out.push('<g class="rpc-lost" data-m="' + m + '"><line class="rpc o' + o + '" x1="' + x1 + '" y1="' + y1 +
+        out.push('<g class="rpc-lost"' + ta + '><line class="rpc o' + o + '" x1="' + x1 + '" y1="' + y1 +
           '" x2="' + xm + '" y2="' + ym + '"/><path class="lostx" d="M' + (xm - 4) + "," + (ym - 4) + "l8,8m0,-8l-8,8" +
-          '"/>' + tip + "</g>");
+          '"/></g>');
         nlost++;
       } else {
         const mk = o === 0 ? ' marker-end="url(#ah0)"' : o === 5 ? ' marker-end="url(#ah5)"' : "";
-        out.push('<line class="rpc o' + o + '" data-m="' + m + '" x1="' + x1 + '" y1="' + y1 + '" x2="' + x2 +
-          '" y2="' + y2 + '"' + mk + ">" + tip + "</line>");
+        out.push('<line class="rpc o' + o + '"' + ta + ' x1="' + x1 + '" y1="' + y1 + '" x2="' + x2 +
+          '" y2="' + y2 + '"' + mk + "/>");
         if (o !== 0) nlost++;
       }
     }
@@ -236,29 +242,30 @@
       if (nm >= MAX_MARKS) continue;
       nm++;
       const x = col.get(l), yy = y(t);
-      const tip = "<title>" + esc(fmt(t) + " ms " + D.lanes[l] + ": " + kind + " " +
-        (index ? "index " + index + " " : "") + (term ? "term " + term + " " : "") + text) + "</title>";
+      const ta = tipAttr(() => fmt(t) + " ms " + D.lanes[l] + ": " + kind + " " +
+        (index ? "index " + index + " " : "") + (term ? "term " + term + " " : "") + text);
+      const tip = "";
       if (kind === "apply") {
-        out.push('<g class="mark mark-apply" data-index="' + index + '"><circle cx="' + x + '" cy="' + yy +
+        out.push('<g class="mark mark-apply"' + ta + ' data-index="' + index + '"><circle cx="' + x + '" cy="' + yy +
           '" r="3"/>' + (roomFor(l, "r", yy) ? '<text class="t-apply" x="' + (x + 5) + '" y="' + (textY + 3) + '">a' + index +
           (term ? " T" + term : "") + (text ? " " + esc(text.slice(0, 12)) : "") + "</text>" : "") + tip + "</g>");
       } else if (kind === "start" || kind === "nostart") {
-        out.push('<g class="mark mark-' + kind + '" data-index="' + index + '"><rect x="' + (x - 3) + '" y="' +
+        out.push('<g class="mark mark-' + kind + '"' + ta + ' data-index="' + index + '"><rect x="' + (x - 3) + '" y="' +
           (yy - 3) + '" width="6" height="6" transform="rotate(45 ' + x + " " + yy + ')"/>' +
           (kind === "start" && roomFor(l, "l", yy) ? '<text class="t-start" text-anchor="end" x="' + (x - 6) + '" y="' + (textY + 3) +
             '">start ' + esc(text.slice(0, 10)) + " → i" + index + " T" + term + "</text>" : "") + tip + "</g>");
       } else if (kind === "term") {
-        if (roomFor(l, "l", yy)) out.push('<text class="t-term" x="' + (x - 6) + '" text-anchor="end" y="' + (textY + 3) + '">' +
+        if (roomFor(l, "l", yy)) out.push('<text class="t-term"' + ta + ' x="' + (x - 6) + '" text-anchor="end" y="' + (textY + 3) + '">' +
           esc(text) + tip + "</text>");
       } else if (kind === "up") {
-        out.push('<path class="mark-up" d="M' + (x - 5) + "," + (yy + 4) + "l5,-8l5,8z" + '">' + tip + "</path>");
+        out.push('<path class="mark-up"' + ta + ' d="M' + (x - 5) + "," + (yy + 4) + "l5,-8l5,8z" + '">' + tip + "</path>");
       } else if (kind === "op") {
         const ya = y(Math.max(st.w0, t - term));
-        out.push('<g class="mark mark-op"><line class="mark-op" x1="' + x + '" x2="' + x + '" y1="' + ya +
+        out.push('<g class="mark mark-op"' + ta + '><line class="mark-op" x1="' + x + '" x2="' + x + '" y1="' + ya +
           '" y2="' + Math.max(yy, ya + 2) + '"/>' + (roomFor(l, "r", yy) ? '<text class="t-op" x="' + (x + 5) +
           '" y="' + (textY + 3) + '">' + esc(text) + "</text>" : "") + tip + "</g>");
       } else if (kind === "log") {
-        if (roomFor(l, "g", yy)) out.push('<text class="t-log" x="' + (x - laneW * 0.47) + '" y="' + (textY + 3) + '">' +
+        if (roomFor(l, "g", yy)) out.push('<text class="t-log"' + ta + ' x="' + (x - laneW * 0.47) + '" y="' + (textY + 3) + '">' +
           esc(text.slice(0, Math.floor(laneW * 1.3 / 5.4))) + tip + "</text>");
       }
       if (isHit) out.push('<circle class="hit" cx="' + x + '" cy="' + yy + '" r="8"/>');
@@ -367,6 +374,15 @@
       if (box) box.checked = false;
       draw();
     };
+    const tipBox = $("tip");
+    $("chart").addEventListener("mouseover", (e) => {
+      const el = e.target.closest("[data-t]");
+      if (!el) { tipBox.style.display = "none"; return; }
+      tipBox.textContent = tips[+el.dataset.t]();
+      tipBox.style.display = "block";
+      tipBox.style.left = (e.pageX + 12) + "px";
+      tipBox.style.top = (e.pageY + 12) + "px";
+    });
     window.addEventListener("wheel", (e) => {
       if (!e.ctrlKey) return;
       e.preventDefault();
