@@ -14,14 +14,27 @@
 #include "common/log.h"
 
 
+/* Every field is a relaxed atomic: a slot is rewritten each time the ring
+ * wraps, possibly by another thread, and the failure's writer reads slots
+ * while tests still record; plain stores would be data races (and would
+ * fail the ThreadSanitizer runs). On x86-64 these are plain moves. */
+#define TIMELINE_TEXT_WORDS (TIMELINE_TEXT / 8)
 struct timeline_rec {
     _Atomic uint64_t seq; /* claim number + 1 once published; 0 = empty */
-    int64_t t_us;         /* since timeline_init */
-    int64_t a, b, c;
-    int16_t kind;
-    int16_t lane;
-    char text[TIMELINE_TEXT];
+    _Atomic int64_t t_us; /* since timeline_init */
+    _Atomic int64_t a, b, c;
+    _Atomic uint32_t kind_lane; /* kind << 16 | (uint16_t)lane */
+    _Atomic uint64_t text[TIMELINE_TEXT_WORDS];
 };
+
+#define RLX memory_order_relaxed
+_Static_assert(TIMELINE_TEXT % 8 == 0, "text is stored in whole words");
+
+/* Does the word hold a zero byte (the string's end)? */
+static bool has_nul(uint64_t v)
+{
+    return ((v - 0x0101010101010101ull) & ~v & 0x8080808080808080ull) != 0;
+}
 
 struct timeline_ring {
     struct timeline_rec *r; /* calloc'd: untouched pages cost nothing */
@@ -84,7 +97,7 @@ bool timeline_enabled(void)
 static void ring_clear(struct timeline_ring *g)
 {
     for (uint32_t i = 0; i < g->len; i++)
-        atomic_store_explicit(&g->r[i].seq, 0, memory_order_relaxed);
+        atomic_store_explicit(&g->r[i].seq, 0, RLX);
     atomic_store(&g->next, 0);
 }
 
@@ -140,20 +153,21 @@ void timeline_event(enum timeline_kind kind, int lane, int64_t a, int64_t b,
     struct timeline_rec *r = &g->r[n & (g->len - 1)];
     /* Unpublish first, so a reader never pairs the old seq with new
      * fields (the writer of the failure re-checks seq after copying). */
-    atomic_store_explicit(&r->seq, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->seq, 0, RLX);
     atomic_thread_fence(memory_order_release);
-    r->t_us = (int64_t)((clock_now_ns() - TL.t0_ns) / 1000);
-    r->a = a;
-    r->b = b;
-    r->c = c;
-    r->kind = (int16_t)kind;
-    r->lane = (int16_t)lane;
-    if (text) {
-        size_t k = strnlen(text, TIMELINE_TEXT - 1);
-        memcpy(r->text, text, k);
-        r->text[k] = '\0';
-    } else {
-        r->text[0] = '\0';
+    atomic_store_explicit(&r->t_us, (int64_t)((clock_now_ns() - TL.t0_ns) / 1000), RLX);
+    atomic_store_explicit(&r->a, a, RLX);
+    atomic_store_explicit(&r->b, b, RLX);
+    atomic_store_explicit(&r->c, c, RLX);
+    atomic_store_explicit(&r->kind_lane,
+                          (uint32_t)kind << 16 | (uint16_t)(int16_t)lane, RLX);
+    uint64_t w[TIMELINE_TEXT_WORDS] = {0};
+    if (text)
+        memcpy(w, text, strnlen(text, TIMELINE_TEXT - 1));
+    for (int i = 0; i < TIMELINE_TEXT_WORDS; i++) {
+        atomic_store_explicit(&r->text[i], w[i], RLX);
+        if (has_nul(w[i]))
+            break; /* the rest is never read */
     }
     atomic_store_explicit(&r->seq, n + 1, memory_order_release);
 }
@@ -189,15 +203,26 @@ static void write_ring(FILE *f, const char *name, struct timeline_ring *g)
         struct timeline_rec *src = &g->r[n & (g->len - 1)];
         if (atomic_load_explicit(&src->seq, memory_order_acquire) != n + 1)
             continue; /* not yet published, or overwritten meanwhile */
-        struct timeline_rec r;
-        memcpy(&r.t_us, &src->t_us, sizeof(r) - offsetof(struct timeline_rec, t_us));
+        int64_t t_us = atomic_load_explicit(&src->t_us, RLX);
+        int64_t a = atomic_load_explicit(&src->a, RLX);
+        int64_t b = atomic_load_explicit(&src->b, RLX);
+        int64_t c = atomic_load_explicit(&src->c, RLX);
+        uint32_t kl = atomic_load_explicit(&src->kind_lane, RLX);
+        uint64_t w[TIMELINE_TEXT_WORDS + 1] = {0}; /* + a NUL word */
+        for (int i = 0; i < TIMELINE_TEXT_WORDS; i++) {
+            w[i] = atomic_load_explicit(&src->text[i], RLX);
+            if (has_nul(w[i]))
+                break;
+        }
         atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&src->seq, memory_order_relaxed) != n + 1)
-            continue;
-        r.text[TIMELINE_TEXT - 1] = '\0';
+        if (atomic_load_explicit(&src->seq, RLX) != n + 1)
+            continue; /* rewritten while we read it */
+        char text[sizeof(w)];
+        memcpy(text, w, sizeof(w));
+        text[TIMELINE_TEXT - 1] = '\0';
         fprintf(f, "%" PRId64 " %d %d %" PRId64 " %" PRId64 " %" PRId64 " ",
-                r.t_us, r.kind, r.lane, r.a, r.b, r.c);
-        put_text(f, r.text);
+                t_us, (int)(kl >> 16), (int)(int16_t)(kl & 0xffff), a, b, c);
+        put_text(f, text);
         fputc('\n', f);
     }
 }
