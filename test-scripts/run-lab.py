@@ -19,6 +19,13 @@ command are printed. With --lablog LEVEL the tests also write the
 topic-tagged debug log (common/log.h) to <logdir>/<TestName>.trace, kept on
 failure too (read it with test-scripts/pretty-log.py).
 
+Every test records its run (labs/timeline/timeline.h: RPCs, crashes,
+partitions, terms, starts, applies, client operations) into
+<logdir>/<TestName>.events when it fails; the runner turns that into
+<logdir>/<TestName>.timeline.html (test-scripts/timeline.py) and prints a
+line "timeline: PATH". LAB_TIMELINE=off in the environment turns recording
+off.
+
 Closing lines:   lab3A: 3 passed, 0 failed
                  ok      lab3A   16.3s        (or FAIL ...; exit status 1)
 
@@ -39,6 +46,9 @@ import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timeline  # noqa: E402  (test-scripts/timeline.py)
 
 GRACE_S = 10  # after the binary's own watchdog, before SIGKILL
 
@@ -186,6 +196,13 @@ def main():
         env = dict(os.environ)
         logpath = os.path.join(logdir, f"{name}.log")
         tracepath = os.path.join(logdir, f"{name}.trace")
+        eventspath = os.path.join(logdir, f"{name}.events")
+        htmlpath = os.path.join(logdir, f"{name}.timeline.html")
+        if env.get("LAB_TIMELINE") != "off":
+            env["LAB_TIMELINE"] = eventspath
+        for p in (eventspath, htmlpath):
+            if os.path.exists(p):
+                os.unlink(p)
         if args.lablog:
             env["LABLOG"] = args.lablog
             env["LABLOG_FILE"] = tracepath
@@ -205,11 +222,12 @@ def main():
         if ok:
             print(f"PASS  {name}  {secs:.1f}s", flush=True)
             if not args.keep_logs:
-                for p in (logpath, tracepath):
+                for p in (logpath, tracepath, eventspath):
                     if os.path.exists(p):
                         os.unlink(p)
         else:
             print(f"FAIL  {name}  {secs:.1f}s  ({why}; seed {seed})", flush=True)
+            timeline.render_lab(eventspath, htmlpath, logpath, tracepath)
         results.append((name, ok, secs, seed, why, logpath))
 
     total = time.monotonic() - t_start
@@ -229,6 +247,9 @@ def main():
         trace = os.path.join(logdir, f"{name}.trace")
         if os.path.exists(trace):
             print(f"      trace:  {trace}   (test-scripts/pretty-log.py {trace})")
+        page = os.path.join(logdir, f"{name}.timeline.html")
+        if os.path.exists(page):
+            print(f"      timeline: {page}")
         print(f"      replay: {binary} --seed {seed} {name}")
     try:
         if not os.listdir(logdir) and not args.log_dir:

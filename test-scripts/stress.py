@@ -20,6 +20,10 @@ Only failing runs leave files, in the results directory (default
 results/stress-<timestamp>/):
     <Test>-<run>-seed<S>.log    the run's output, ending with how it
                                 failed (exit status, signal, or timeout)
+    <Test>-<run>-seed<S>.timeline.html   the run's timeline (RPCs, crashes,
+                                partitions, terms, applies, the failed
+                                check; test-scripts/timeline.py), named in
+                                the output by a line "timeline: PATH"
 With --lablog LEVEL, a failed run is re-run once with the same seed and
 LABLOG=LEVEL (debug logs are too expensive to collect for every run) and
 its log is kept as <Test>-<run>-seed<S>.rerun.log / .trace; the seed fixes
@@ -50,6 +54,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 GRACE_S = 10
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import timeline  # noqa: E402  (test-scripts/timeline.py)
 
 
 def list_tests(binary):
@@ -267,35 +274,47 @@ def main():
         if args.always_lablog:
             env["LABLOG"] = args.always_lablog
             env["LABLOG_FILE"] = base + ".trace"
+        if env.get("LAB_TIMELINE") != "off":
+            env["LAB_TIMELINE"] = base + ".events"
         res = execute(run.binary, run.test, run.seed, args.timeout, base + ".log",
                       env, procs, lock, stop)
         if res is None:  # stopped: neither a pass nor a failure
             with lock:
                 running.pop(id(run), None)
-            for ext in (".log", ".trace"):
+            for ext in (".log", ".trace", ".events"):
                 if os.path.exists(base + ext):
                     os.unlink(base + ext)
             return run
         ok, secs, why = res
         run.ok, run.secs, run.why = ok, secs, why
         final = os.path.join(results, os.path.basename(base))
+        page = None
         if ok:
-            for ext in (".log", ".trace"):
+            for ext in (".log", ".trace", ".events"):
                 if os.path.exists(base + ext):
                     os.unlink(base + ext)
         else:
-            for ext in (".log", ".trace"):
+            for ext in (".log", ".trace", ".events"):
                 if os.path.exists(base + ext):
                     os.replace(base + ext, final + ext)
+            page = timeline.render_lab(final + ".events", final + ".timeline.html",
+                                       final + ".log", final + ".trace")
             if args.lablog and not stop.is_set():
                 env = dict(os.environ)
                 env["LABLOG"] = args.lablog
                 env["LABLOG_FILE"] = final + ".rerun.trace"
+                if env.get("LAB_TIMELINE") != "off":
+                    env["LAB_TIMELINE"] = final + ".rerun.events"
                 res = execute(run.binary, run.test, run.seed, args.timeout,
                               final + ".rerun.log", env, procs, lock, stop)
                 if res is not None:
                     rok, _, rwhy = res
                     run.why += f"  [rerun with LABLOG: {'passed' if rok else rwhy}]"
+                    if not rok:
+                        # The debug log's lines go into their peers' lanes.
+                        page = timeline.render_lab(
+                            final + ".rerun.events", final + ".rerun.timeline.html",
+                            final + ".rerun.log", final + ".rerun.trace") or page
             if args.fail_fast:
                 stop.set()
         with lock:
@@ -304,7 +323,8 @@ def main():
             if not ok:
                 sys.stdout.write(("\r\033[K" if isatty else "") +
                                  f"FAIL {run.test} run {run.n} seed {run.seed}: {run.why}\n"
-                                 f"     log: {final}.log\n")
+                                 f"     log: {final}.log\n" +
+                                 (f"     timeline: {page}\n" if page else ""))
             progress()
         return run
 

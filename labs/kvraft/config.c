@@ -16,6 +16,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
 
@@ -129,6 +130,7 @@ bool kv4cfg_leader(struct kv4cfg *cfg, int *leader)
         int64_t term;
         bool is_leader = false;
         raft_get_state(kv_server_raft(cfg->inst[i]->kv), &term, &is_leader);
+        timeline_state(cfg->names[i], term, is_leader);
         if (is_leader) {
             pthread_mutex_unlock(&cfg->mu);
             *leader = i;
@@ -302,6 +304,7 @@ void kv4cfg_start_server(struct kv4cfg *cfg, int i)
             continue; /* Raft never calls itself: peers[me] may be NULL */
         tester_randstring(names[j], ENDNAME_LEN);
         ends[j] = labnet_make_end(cfg->net, names[j]);
+        timeline_end_owner(names[j], cfg->names[i]);
         labnet_connect(cfg->net, names[j], cfg->names[j]);
     }
 

@@ -6,7 +6,7 @@
 #                           under load, restart it, check the history
 #   build/release/tests/lab4 --list | [--seed N] TestName...
 LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c labs/kvsrv/kvtest.c
-LAB4_LIBS := labtester labnet porcupine kvraft kvsrv raft rpc common
+LAB4_LIBS := labtester labnet labtimeline porcupine kvraft kvsrv raft rpc common
 LAB4_BIN := $(BUILD)/tests/lab4
 KV4_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)
 KV4_RUN_LAB := test-scripts/run-lab.py --total-timeout $(KV4_LAB_TIMEOUT)

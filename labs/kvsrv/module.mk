@@ -6,7 +6,7 @@
 # test-scripts/run-lab.py runs each test in its own process under the 120 s
 # per-test and 600 s per-lab limits and keeps the logs of failures.
 LAB2_SRCS := labs/kvsrv/lab2.c labs/kvsrv/config.c labs/kvsrv/kvtest.c
-LAB2_LIBS := labtester labnet porcupine kvsrv rpc common
+LAB2_LIBS := labtester labnet labtimeline porcupine kvsrv rpc common
 LAB2_BIN := $(BUILD)/tests/lab2
 KV_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)
 KV_RUN_LAB := test-scripts/run-lab.py --total-timeout $(KV_LAB_TIMEOUT)

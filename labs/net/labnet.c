@@ -73,6 +73,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/rand.h"
+#include "labs/timeline/timeline.h"
 
 /* labrpc's numbers (graded-tests.md §2.2). */
 #define LABNET_SHORT_DELAY_MS 27       /* unreliable: rand % 27 ms */
@@ -104,6 +105,7 @@ struct labnet_slot {
     struct rpc_server *srv;   /* borrowed; NULL when deleted/never added */
     uint64_t gen;             /* instance generation; 0 = no server */
     struct labnet_end *conns; /* ends connected to this name */
+    int tl_lane;              /* its timeline lane */
 };
 
 struct labnet_end {
@@ -117,6 +119,7 @@ struct labnet_end {
     struct labnet_end *all_next;
     struct rng rng;           /* this end's fault choices, under net->mu */
     unsigned in_hooks;        /* threads inside this end's hooks */
+    uint64_t tl_id;           /* its id in the timeline */
 };
 
 struct labnet {
@@ -142,6 +145,7 @@ struct labnet_call {
     uint64_t gen;
     bool reliable;
     bool long_reordering;
+    uint64_t tl_call;            /* the call's id in the timeline */
 };
 
 static _Thread_local struct labnet_call labnet_tls_call;
@@ -239,6 +243,7 @@ static struct labnet_slot *labnet_slot_locked(struct labnet *net,
     if (!s) {
         s = xcalloc(1, sizeof(*s));
         s->node.name = xstrdup(name);
+        s->tl_lane = timeline_lane(name);
         labnet_table_insert(&net->slots, &s->node);
     }
     return s;
@@ -300,7 +305,7 @@ static int labnet_on_request(void *ctx, struct rpc_end *end,
     c->le = NULL;
     pthread_mutex_lock(&net->mu);
     labnet_hook_enter_locked(le);
-    net->total_count++;
+    uint64_t tl_call = ++net->total_count;
     net->total_bytes += req_bytes;
 
     struct labnet_slot *slot = le->slot;
@@ -313,13 +318,15 @@ static int labnet_on_request(void *ctx, struct rpc_end *end,
                           : rng_below(&le->rng, LABNET_DEAD_DELAY_MS);
         log_trace("NET", -1, "%s %s: no server, fail in %llu ms",
                   le->node.name, method, (unsigned long long)ms);
+        timeline_event(TIMELINE_RPC_NOSERVER, -1, (int64_t)le->tl_id,
+                       (int64_t)tl_call, (int64_t)ms, method);
         rc = labnet_sleep_locked(le, ms);
         rc = rc ? rc : ERR_UNREACHABLE;
         goto out;
     }
 
     struct labnet_call call = {le, slot, slot->gen, net->reliable,
-                               net->long_reordering};
+                               net->long_reordering, tl_call};
     if (!call.reliable) {
         uint64_t ms = rng_below(&le->rng, LABNET_SHORT_DELAY_MS);
         if ((rc = labnet_sleep_locked(le, ms)) != 0)
@@ -327,14 +334,20 @@ static int labnet_on_request(void *ctx, struct rpc_end *end,
         if (rng_below(&le->rng, 1000) < LABNET_DROP_PERMILLE) {
             log_trace("NET", -1, "%s %s: request dropped", le->node.name,
                       method);
+            timeline_event(TIMELINE_RPC_DROP_REQ, -1, (int64_t)le->tl_id,
+                           (int64_t)tl_call, 0, method);
             rc = ERR_DROPPED;
             goto out;
         }
         if (labnet_dead_locked(le, &call)) {
+            timeline_event(TIMELINE_RPC_DEAD, -1, (int64_t)le->tl_id,
+                           (int64_t)tl_call, 0, method);
             rc = ERR_UNREACHABLE;
             goto out;
         }
     }
+    timeline_event(TIMELINE_RPC_SEND, -1, (int64_t)le->tl_id,
+                   (int64_t)tl_call, 0, method);
     *c = call;
 out:
     labnet_hook_exit_locked(le);
@@ -361,6 +374,9 @@ static int labnet_on_wait(void *ctx, struct rpc_end *end)
     pthread_mutex_lock(&le->net->mu);
     if (!c || labnet_dead_locked(le, c))
         rc = ERR_UNREACHABLE;
+    if (rc && c)
+        timeline_event(TIMELINE_RPC_DEAD, -1, (int64_t)le->tl_id,
+                       (int64_t)c->tl_call, 0, NULL);
     pthread_mutex_unlock(&le->net->mu);
     return rc;
 }
@@ -380,18 +396,24 @@ static int labnet_on_reply(void *ctx, struct rpc_end *end,
         /* Never deliver a killed server's reply: the client could see a
          * positive reply to an update that the server persisted into the
          * persister the tester has since superseded. */
+        if (c)
+            timeline_event(TIMELINE_RPC_DEAD, -1, (int64_t)le->tl_id,
+                           (int64_t)c->tl_call, 0, NULL);
         rc = ERR_UNREACHABLE;
         goto out;
     }
     if (!c->reliable && rng_below(&le->rng, 1000) < LABNET_DROP_PERMILLE) {
         /* The handler ran: callers need duplicate detection. */
+        timeline_event(TIMELINE_RPC_DROP_REPLY, -1, (int64_t)le->tl_id,
+                       (int64_t)c->tl_call, 0, NULL);
         rc = ERR_DROPPED;
         goto out;
     }
+    uint64_t ms = 0;
     if (c->long_reordering &&
         rng_below(&le->rng, LABNET_REORDER_RANGE) < LABNET_REORDER_P) {
         /* Skewed towards short delays, as in labrpc. */
-        uint64_t ms =
+        ms =
             LABNET_REORDER_BASE_MS +
             rng_below(&le->rng,
                       1 + rng_below(&le->rng, LABNET_REORDER_SPAN_MS));
@@ -399,6 +421,8 @@ static int labnet_on_reply(void *ctx, struct rpc_end *end,
             goto out;
     }
     net->total_bytes += reply_bytes;
+    timeline_event(TIMELINE_RPC_REPLY, -1, (int64_t)le->tl_id,
+                   (int64_t)c->tl_call, (int64_t)ms, NULL);
 out:
     labnet_tls_call.le = NULL;
     labnet_hook_exit_locked(le);
@@ -468,10 +492,17 @@ void labnet_free(struct labnet *net)
     free(net);
 }
 
+static void labnet_record_mode_locked(const struct labnet *net)
+{
+    timeline_event(TIMELINE_NET, -1, net->reliable, net->long_reordering,
+                   net->long_delays, NULL);
+}
+
 void labnet_reliable(struct labnet *net, bool reliable)
 {
     pthread_mutex_lock(&net->mu);
     net->reliable = reliable;
+    labnet_record_mode_locked(net);
     pthread_mutex_unlock(&net->mu);
 }
 
@@ -479,6 +510,7 @@ void labnet_long_reordering(struct labnet *net, bool on)
 {
     pthread_mutex_lock(&net->mu);
     net->long_reordering = on;
+    labnet_record_mode_locked(net);
     pthread_mutex_unlock(&net->mu);
 }
 
@@ -486,6 +518,7 @@ void labnet_long_delays(struct labnet *net, bool on)
 {
     pthread_mutex_lock(&net->mu);
     net->long_delays = on;
+    labnet_record_mode_locked(net);
     pthread_mutex_unlock(&net->mu);
 }
 
@@ -509,7 +542,9 @@ struct rpc_end *labnet_make_end(struct labnet *net, const char *endname)
         pthread_mutex_unlock(&net->mu);
         labnet_fatal("end name exists", endname);
     }
+    le->tl_id = net->n_ends_made;
     rng_seed(&le->rng, rng_derive(net->seed, net->n_ends_made++));
+    timeline_event(TIMELINE_END_NEW, -1, (int64_t)le->tl_id, 0, 0, endname);
     labnet_table_insert(&net->ends, &le->node);
     le->all_next = net->all;
     net->all = le;
@@ -565,6 +600,7 @@ void labnet_add_server(struct labnet *net, const char *servername,
     struct labnet_slot *s = labnet_slot_locked(net, servername);
     s->srv = srv;
     s->gen = net->next_gen++; /* any previous instance is now dead */
+    timeline_event(TIMELINE_SERVER_UP, s->tl_lane, 0, 0, 0, NULL);
     for (struct labnet_end *le = s->conns; le; le = le->conn_next)
         labnet_point_end_locked(le, srv);
     pthread_mutex_unlock(&net->mu);
@@ -580,6 +616,7 @@ void labnet_delete_server(struct labnet *net, const char *servername)
     if (s) {
         s->srv = NULL;
         s->gen = 0;
+        timeline_event(TIMELINE_SERVER_DOWN, s->tl_lane, 0, 0, 0, NULL);
     }
     pthread_mutex_unlock(&net->mu);
     log_debug("NET", -1, "server %s deleted", servername);
@@ -599,6 +636,8 @@ void labnet_connect(struct labnet *net, const char *endname,
     le->slot = s;
     le->conn_next = s->conns;
     s->conns = le;
+    timeline_event(TIMELINE_END_CONNECT, s->tl_lane, (int64_t)le->tl_id, 0, 0,
+                   NULL);
     if (s->srv)
         labnet_point_end_locked(le, s->srv);
     pthread_mutex_unlock(&net->mu);
@@ -608,8 +647,11 @@ void labnet_enable(struct labnet *net, const char *endname, bool enabled)
 {
     pthread_mutex_lock(&net->mu);
     struct labnet_end *le = labnet_find_end_locked(net, endname);
-    if (le)
+    if (le) {
         le->enabled = enabled;
+        timeline_event(TIMELINE_END_ENABLE, -1, (int64_t)le->tl_id, enabled, 0,
+                       NULL);
+    }
     pthread_mutex_unlock(&net->mu);
     if (!le)
         labnet_fatal("enable: no such end", endname);

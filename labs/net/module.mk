@@ -7,7 +7,7 @@
 #                       interop server and sends it malformed input.
 ifneq ($(wildcard rpc/module.mk),)
 $(eval $(call module_lib,labnet,labs/net/labnet.c))
-$(eval $(call unit_test,test_labnet,labs/net/tests/test_labnet.c,labnet rpc common))
+$(eval $(call unit_test,test_labnet,labs/net/tests/test_labnet.c,labnet labtimeline rpc common))
 $(eval $(call program,labnet-interop-server,labs/net/interop/interop_server.c,rpc common))
 endif
 

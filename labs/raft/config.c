@@ -20,6 +20,7 @@
 #include "common/queue.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/timeline.h"
 #include "raft/raft.h"
 #include "rpc/rpc.h"
 
@@ -251,6 +252,10 @@ bool rcfg_start(struct rcfg *cfg, int i, const struct rcmd *cmd,
     if (in) {
         ok = raft_start(in->rf, rcmd_bytes(cmd), cmd->len, &idx, &t);
         inst_put(cfg, in);
+        char c[TIMELINE_TEXT];
+        rcmd_format(rcmd_bytes(cmd), cmd->len, c, sizeof(c));
+        timeline_event(TIMELINE_START, timeline_lane(cfg->names[i]), idx, t,
+                       ok, c);
     }
     if (index)
         *index = ok ? idx : -1;
@@ -267,6 +272,7 @@ void rcfg_get_state(struct rcfg *cfg, int i, int64_t *term, bool *is_leader)
     if (in) {
         raft_get_state(in->rf, &t, &l);
         inst_put(cfg, in);
+        timeline_state(cfg->names[i], t, l);
     }
     if (term)
         *term = t;
@@ -464,12 +470,26 @@ static void apply_snap(struct rinst *in, struct raft_apply_msg *m)
         tester_fatalf("apply error: %s", err);
 }
 
+/* Record an apply message in the timeline (before it is checked, so the
+ * entry a failing check complains about is on the page). */
+static void timeline_apply(int lane, const struct raft_apply_msg *m)
+{
+    char c[TIMELINE_TEXT] = "snapshot";
+    if (m->command_valid)
+        rcmd_format(m->command, m->command_len, c, sizeof(c));
+    timeline_event(TIMELINE_APPLY, lane,
+                   m->command_valid ? m->command_index : m->snapshot_index,
+                   m->command_valid ? m->command_term : m->snapshot_term, 0, c);
+}
+
 static void *applier_main(void *arg)
 {
     struct rinst *in = arg;
     void *item;
+    int lane = timeline_lane(in->cfg->names[in->me]);
     while (queue_pop(in->applyq, &item) == 0) {
         struct raft_apply_msg *m = item;
+        timeline_apply(lane, m);
         if (in->kind == RCFG_APPLIER_SNAP)
             apply_snap(in, m);
         else
@@ -593,6 +613,7 @@ void rcfg_start1(struct rcfg *cfg, int i, enum rcfg_applier applier)
         in->endnames[j] = xmalloc(ENDNAME_LEN + 1);
         tester_randstring(in->endnames[j], ENDNAME_LEN);
         in->ends[j] = labnet_make_end(cfg->net, in->endnames[j]);
+        timeline_end_owner(in->endnames[j], cfg->names[i]);
         labnet_connect(cfg->net, in->endnames[j], cfg->names[j]);
     }
 

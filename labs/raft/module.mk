@@ -7,7 +7,7 @@
 # The binary is not a cmocka test: test-scripts/run-lab.py runs each test in
 # its own process under the 120 s / 600 s limits and keeps failing logs.
 LAB3_SRCS := labs/raft/lab3.c labs/raft/config.c
-LAB3_LIBS := labtester labnet raft rpc common
+LAB3_LIBS := labtester labnet labtimeline raft rpc common
 LAB3_BIN := $(BUILD)/tests/lab3
 
 # The whole-lab budget: 600 s as in 6.5840 grading; sanitizer builds run

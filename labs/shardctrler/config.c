@@ -13,6 +13,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
 
@@ -145,6 +146,7 @@ void sc5cfg_start_server(struct sc5cfg *cfg, int i)
             continue;
         tester_randstring(names[j], ENDNAME_LEN);
         ends[j] = labnet_make_end(cfg->net, names[j]);
+        timeline_end_owner(names[j], cfg->names[i]);
         labnet_connect(cfg->net, names[j], cfg->names[j]);
     }
     pthread_mutex_lock(&cfg->mu);
@@ -183,6 +185,7 @@ bool sc5cfg_leader(struct sc5cfg *cfg, int *leader)
         int64_t term;
         bool is_leader = false;
         raft_get_state(sc_server_raft(cfg->inst[i]->sc), &term, &is_leader);
+        timeline_state(cfg->names[i], term, is_leader);
         if (is_leader) {
             pthread_mutex_unlock(&cfg->mu);
             *leader = i;

@@ -4,7 +4,7 @@
 #                       labs/shardkv/module.mk, which defines the target)
 #   build/release/tests/lab5sc --list | [--seed N] TestName...
 LAB5SC_SRCS := labs/shardctrler/lab5sc.c labs/shardctrler/config.c
-LAB5SC_LIBS := labtester labnet shardctrler raft rpc common
+LAB5SC_LIBS := labtester labnet labtimeline shardctrler raft rpc common
 LAB5SC_BIN := $(BUILD)/tests/lab5sc
 
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk)),)

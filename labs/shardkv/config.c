@@ -15,6 +15,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
 #define MAXN 7
@@ -409,9 +410,11 @@ void skv5cfg_start_server(struct skv5cfg *cfg, int gi, int i)
     for (int j = 0; j < cfg->n; j++) {
         if (j == i)
             continue; /* Raft never calls itself */
-        char peer[32];
+        char peer[32], me[32];
         servername(cfg, gi, j, peer, sizeof peer);
         ends[j] = new_end(cfg, peer, gg->endnames[i][j]);
+        servername(cfg, gi, i, me, sizeof me);
+        timeline_end_owner(gg->endnames[i][j], me);
     }
     for (int j = 0; j < SKV5_NCTRLERS; j++)
         mends[j] = new_end(cfg, cfg->ctl->names[j], gg->mendnames[i][j]);

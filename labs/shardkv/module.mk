@@ -7,7 +7,7 @@
 #   make test-lab5      all of lab 5
 #   build/release/tests/lab5kv --list | [--seed N] TestName...
 LAB5KV_SRCS := labs/shardkv/lab5kv.c labs/shardkv/config.c
-LAB5KV_LIBS := labtester labnet porcupine shardkv shardctrler kvsrv raft rpc common
+LAB5KV_LIBS := labtester labnet labtimeline porcupine shardkv shardctrler kvsrv raft rpc common
 LAB5KV_BIN := $(BUILD)/tests/lab5kv
 LAB5_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)
 LAB5_RUN_LAB := test-scripts/run-lab.py --total-timeout $(LAB5_LAB_TIMEOUT)

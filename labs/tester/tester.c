@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/rand.h"
+#include "labs/timeline/timeline.h"
 
 /* The harness state. Written by the main thread between tests; read by any
  * thread during a test (the fields a test reads do not change while it
@@ -47,6 +48,7 @@ static struct {
     bool wd_started;
     bool wd_quit;
     uint64_t wd_deadline_ns; /* 0 = disarmed */
+    uint64_t inject_ns;      /* TESTER_INJECT_FAIL deadline, 0 = none */
 } T = {
     .rng_mu = PTHREAD_MUTEX_INITIALIZER,
     .out_mu = PTHREAD_MUTEX_INITIALIZER,
@@ -200,6 +202,8 @@ noreturn void tester_vfatal_at(const char *file, int line, const char *fmt,
         fprintf(stdout, "%s: %s\n", T.lab ? T.lab : "tester", msg);
     }
     fflush(stdout);
+    if (T.test_name)
+        timeline_fail(file ? base_name(file) : NULL, line, msg);
     if (log_enabled(LOG_INFO, "TEST"))
         log_printf(LOG_INFO, "TEST", -1, "FAIL %s: %s", tester_test_name(), msg);
 
@@ -251,8 +255,14 @@ static void *watchdog_main(void *arg)
             continue;
         }
         uint64_t deadline = T.wd_deadline_ns;
+        if (T.inject_ns && T.inject_ns < deadline)
+            deadline = T.inject_ns;
         if (clock_now_ns() >= deadline) {
+            bool injected = deadline == T.inject_ns;
             pthread_mutex_unlock(&T.wd_mu);
+            if (injected)
+                tester_fatal_at(NULL, 0, "injected failure at %.1f s "
+                                "(TESTER_INJECT_FAIL)", tester_test_elapsed());
             tester_fatal_at(NULL, 0, "test took longer than %u seconds",
                             T.timeout_s);
         }
@@ -262,7 +272,7 @@ static void *watchdog_main(void *arg)
     return NULL;
 }
 
-static void watchdog_arm(uint64_t deadline_ns)
+static void watchdog_arm(uint64_t deadline_ns, uint64_t inject_ns)
 {
     pthread_mutex_lock(&T.wd_mu);
     if (!T.wd_started) {
@@ -274,6 +284,7 @@ static void watchdog_arm(uint64_t deadline_ns)
         T.wd_started = true;
     }
     T.wd_deadline_ns = deadline_ns;
+    T.inject_ns = inject_ns;
     pthread_cond_signal(&T.wd_cond);
     pthread_mutex_unlock(&T.wd_mu);
 }
@@ -330,14 +341,24 @@ static void run_one(const struct tester_test *t)
     atomic_store(&T.begin_ns, T.test_start_ns);
     if (T.verbose)
         tester_printf("=== RUN   %s\n", t->name);
-    if (T.timeout_s)
-        watchdog_arm(T.test_start_ns + (uint64_t)T.timeout_s * 1000000000ull);
+    timeline_test_begin(t->name, T.run_seed);
+    /* A failure on demand, so the timeline tools can be tested on real
+     * runs: the watchdog fails the test after that many seconds. */
+    const char *inject = getenv("TESTER_INJECT_FAIL");
+    uint64_t inject_ns = 0;
+    if (inject && *inject)
+        inject_ns = T.test_start_ns + (uint64_t)(atof(inject) * 1e9);
+    if (T.timeout_s || inject_ns)
+        watchdog_arm(T.timeout_s ? T.test_start_ns +
+                                       (uint64_t)T.timeout_s * 1000000000ull
+                                 : UINT64_MAX / 2,
+                     inject_ns);
 
     t->fn();
 
     tester_check_timeout();
-    if (T.timeout_s)
-        watchdog_arm(0);
+    if (T.wd_started)
+        watchdog_arm(0, 0);
     if (T.verbose)
         tester_printf("--- PASS: %s (%.2fs)\n", t->name, tester_test_elapsed());
     tester_set_dump(NULL, NULL);
@@ -352,6 +373,7 @@ int tester_main(int argc, char **argv, const char *lab,
     /* Output goes to a pipe under the runner: keep it line-buffered so it
      * streams and nothing is lost when a failure _exit()s. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    timeline_init();
 
     bool have_seed = false, list = false;
     const char *run_re = NULL;

@@ -26,7 +26,12 @@
  * A failure is fatal to the process, like log.Fatalf in the Go tester:
  * tester_fatalf() prints "--- FAIL: TestX (1.23s)", the message with its
  * file:line, the seed and a replay command, then exits with status 1. It
- * may be called from any thread. A test passes by returning. */
+ * may be called from any thread. A test passes by returning.
+ *
+ * Each test's run is recorded (labs/timeline/timeline.h); a failure writes
+ * the record to $LAB_TIMELINE for the runner's HTML timeline. For testing
+ * those tools, TESTER_INJECT_FAIL=S makes the watchdog fail every test
+ * that is still running S seconds after it started. */
 #ifndef LABS_TESTER_TESTER_H_
 #define LABS_TESTER_TESTER_H_
 
