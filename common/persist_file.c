@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,35 @@ struct pfile {
 };
 
 /* ------------------------------------------------------------------------
+ * Crash-point hook (tests): every write, fsync, rename, unlink, truncate
+ * and file creation below is a numbered point at which the process can
+ * be made to die, and every write a second point at which it dies with
+ * only half of the bytes written. */
+
+static atomic_long crash_countdown; /* 0: off */
+
+void pfile_crash_at(long n)
+{
+    atomic_store(&crash_countdown, n);
+}
+
+/* Counts one point; true if the process must die here. */
+static bool crash_due(void)
+{
+    long v = atomic_load(&crash_countdown);
+    while (v > 0 && !atomic_compare_exchange_weak(&crash_countdown, &v,
+                                                  v - 1))
+        ;
+    return v == 1;
+}
+
+static void crash_point(void)
+{
+    if (crash_due())
+        _exit(PFILE_CRASH_EXIT);
+}
+
+/* ------------------------------------------------------------------------
  * Helpers */
 
 static int fail_io(const char *what, const char *path)
@@ -83,6 +113,9 @@ static int fail_io(const char *what, const char *path)
     fprintf(stderr, "persister: %s %s: %s\n", what, path, strerror(errno));
     return ERR_IO;
 }
+
+static int fail_corrupt(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int fail_corrupt(const char *path, const char *fmt, ...)
 {
@@ -127,6 +160,12 @@ static char *seg_path(const struct pfile *f, uint64_t seq)
 static int write_all(int fd, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    crash_point();
+    if (crash_due()) {
+        ssize_t w = write(fd, b, n / 2); /* a torn write */
+        (void)w;
+        _exit(PFILE_CRASH_EXIT);
+    }
     while (n > 0) {
         ssize_t w = write(fd, b, n);
         if (w < 0) {
@@ -145,6 +184,7 @@ static int fsync_dir(const struct pfile *f)
     int fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return fail_io("cannot open directory", f->dir);
+    crash_point();
     int rc = fsync(fd) == 0 ? 0 : fail_io("cannot fsync directory", f->dir);
     close(fd);
     return rc;
@@ -188,6 +228,7 @@ static int seg_create(struct pfile *f, uint64_t seq)
 {
     char *path = seg_path(f, seq);
     int rc = 0;
+    crash_point();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
                   0644);
     if (fd < 0) {
@@ -200,7 +241,8 @@ static int seg_create(struct pfile *f, uint64_t seq)
     put_le(hdr + 8, seq, 8);
     /* The header and the directory entry are durable before any record
      * in the segment can be acknowledged. */
-    if (write_all(fd, hdr, sizeof(hdr)) != 0 || fdatasync(fd) != 0) {
+    if (write_all(fd, hdr, sizeof(hdr)) != 0 || (crash_point(), 0) ||
+        fdatasync(fd) != 0) {
         rc = fail_io("cannot write", path);
         close(fd);
         goto out;
@@ -221,6 +263,7 @@ out:
 static void seg_unlink(struct pfile *f, uint64_t seq)
 {
     char *path = seg_path(f, seq);
+    crash_point();
     if (unlink(path) != 0 && errno != ENOENT)
         fail_io("cannot delete", path); /* reported; harmless to keep */
     free(path);
@@ -297,7 +340,10 @@ int pfile_sync_fd(struct persister *p)
 
 int pfile_fsync(struct persister *p, int fd)
 {
-    if (fd < 0 || fdatasync(fd) == 0)
+    if (fd < 0)
+        return 0;
+    crash_point();
+    if (fdatasync(fd) == 0)
         return 0;
     /* Which segment: fd is the current one (rolls wait for us). */
     char *path = seg_path(p->file, p->file->seq);
@@ -363,12 +409,14 @@ int pfile_checkpoint(struct persister *p)
     ckpt_encode(p, lsn0, &img);
     char *tmp = path_of(f, CKPT_TMP), *final = path_of(f, CKPT_FILE);
     int rc = 0;
+    crash_point();
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = fail_io("cannot create", tmp);
         goto out;
     }
-    if (write_all(fd, img.data, img.len) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, img.data, img.len) != 0 || (crash_point(), 0) ||
+        fsync(fd) != 0) {
         rc = fail_io("cannot write", tmp);
         close(fd);
         unlink(tmp);
@@ -378,6 +426,7 @@ int pfile_checkpoint(struct persister *p)
         rc = fail_io("cannot close", tmp);
         goto out;
     }
+    crash_point();
     if (rename(tmp, final) != 0) {
         rc = fail_io("cannot rename to checkpoint", tmp);
         unlink(tmp);
@@ -539,11 +588,22 @@ static int replay_segment(struct persister *p, struct replay *rp,
     size_t off = 0;
     if (img.len < SEG_HDR || memcmp(b, SEG_MAGIC, 4) != 0 ||
         get_le(b + 4, 4) != FORMAT_VERSION || get_le(b + 8, 8) != seq) {
-        if (!last || img.len >= SEG_HDR) {
+        bool zeros = true;
+        for (size_t i = 0; i < img.len && zeros; i++)
+            zeros = b[i] == 0;
+        if (!last || (img.len >= SEG_HDR && !zeros)) {
             rc = fail_corrupt(path, "bad segment header");
             goto out;
         }
-        /* Created but its header never made it: nothing in it. */
+        /* Created, but the crash came before its header was written:
+         * nothing in it. Delete it, or it would be an older segment with
+         * a bad header once the next one is created. */
+        fprintf(stderr, "persister: %s: deleting a segment whose header "
+                "was never written\n", path);
+        crash_point();
+        if (unlink(path) != 0)
+            rc = fail_io("cannot delete", path);
+        goto out;
     } else {
         off = SEG_HDR;
         while (off < img.len) {
@@ -573,6 +633,7 @@ static int replay_segment(struct persister *p, struct replay *rp,
         fprintf(stderr, "persister: %s: cutting a torn tail of %zu bytes "
                 "at offset %zu\n", path, img.len - off, off);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
+        crash_point();
         if (fd < 0 || ftruncate(fd, (off_t)off) != 0 || fdatasync(fd) != 0)
             rc = fail_io("cannot cut", path);
         if (fd >= 0)
@@ -610,7 +671,8 @@ static int list_segments(struct pfile *f)
         f->old[f->nold++] = seq;
     }
     closedir(d);
-    qsort(f->old, f->nold, sizeof(*f->old), cmp_u64);
+    if (f->nold > 1)
+        qsort(f->old, f->nold, sizeof(*f->old), cmp_u64);
     return 0;
 }
 

@@ -74,4 +74,11 @@ int pfile_fsync(struct persister *p, int fd);
 /* Wait (on p->sync_cv, releasing p->mu) until no group fsync runs. */
 void pfile_wait_no_sync(struct persister *p);
 
+/* Fault hook for the crash-point test: the n-th I/O boundary from now
+ * (each write, fsync, rename, unlink, truncate, file creation; and each
+ * write once more, dying after half of its bytes) ends the process with
+ * _exit(PFILE_CRASH_EXIT). 0 turns it off. Process-wide. */
+#define PFILE_CRASH_EXIT 86
+void pfile_crash_at(long n);
+
 #endif /* COMMON_PERSIST_INTERNAL_H_ */

@@ -76,21 +76,24 @@ int raft_store_save(struct raft_store *s, struct raft_core *c,
     int rc = 0;
     int64_t from = raft_core_log_changed_from(c);
     bool head_saved = false;
-    /* Truncate before a snapshot so that entries that do not follow it
-     * (InstallSnapshot discarding a conflicting log) never outlive it. */
+    /* The order makes every prefix of these writes a valid state, since a
+     * crash may keep any prefix of them: truncate before a snapshot, so
+     * entries that do not follow it (InstallSnapshot discarding a
+     * conflicting log) never outlive it; the head (a new term) before
+     * entries of that term, which restore checks against it. */
     if (from != INT64_MAX)
         rc = persister_log_truncate(s->ps, from);
     if (rc == 0 && raft_core_snapshot_changed(c)) {
         rc = save_snapshot(s, c);
         head_saved = true;
     }
-    if (rc == 0 && from != INT64_MAX)
-        rc = save_entries(s, c, from);
     if (rc == 0 && !head_saved && head_changed(s, c)) {
         buf_clear(&s->scratch);
         raft_core_encode_head(c, &s->scratch);
         rc = persister_log_head(s->ps, s->scratch.data, s->scratch.len);
     }
+    if (rc == 0 && from != INT64_MAX)
+        rc = save_entries(s, c, from);
     if (rc == 0)
         rc = persister_log_flush(s->ps, ticket);
     if (rc != 0)
