@@ -86,7 +86,7 @@ run_etcd() {
     out=$(wrk -t 2 -c 16 -d "${SECS}s" -s "$ROOT/bench/kv/etcd.lua" "$url")
     stop_etcd
     rate=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%.0f", $2}')
-    if echo "$out" | grep -q "Non-2xx"; then
+    if ! echo "$out" | grep -q "^errors 0$"; then
         echo "etcd.sh: etcd answered errors:" >&2
         echo "$out" >&2
         return 1
