@@ -472,7 +472,13 @@ static void apply_pending_locked(struct raft *rf)
                                       ? batch[0]->snapshot_index
                                       : batch[0]->command_index),
                       (long long)raft_core_last_applied(rf->core));
+        /* A committed entry is durable on a majority, and with peers our
+         * own copy was durable before any of them got it. A one-peer
+         * cluster commits at once: its entries must reach the disk
+         * before the service (and its client) sees them. */
+        uint64_t ticket = rf->n == 1 ? rf->ticket : 0;
         unlock_and_wake(rf);
+        persist_wait(rf, ticket);
         /* Without the lock: the consumer may call back into us. */
         for (size_t i = 0; i < n; i++) {
             if (is_dead(rf) || queue_push(rf->apply, batch[i]) != 0)

@@ -6,7 +6,6 @@
  * Input: chunks of [u8 file][u16 length, little-endian][bytes]; file % 4
  * selects checkpoint, log-..01.seg, log-..02.seg or log-..03.seg (a later
  * chunk for the same file appends to it). Seeds: gen_persist_seeds. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,20 +26,6 @@ static const char *names[4] = {
 };
 
 static char dir[256];
-
-static void clear_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-}
 
 static void setup(void)
 {
@@ -80,7 +66,7 @@ static void write_files(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
-    clear_dir();
+    testdir_clear(dir);
     write_files(data, size);
     int err = 0;
     struct persister *p = persister_open_dir(dir, &err);

@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 
 static const char *names[4] = {
     "checkpoint",
@@ -46,20 +47,6 @@ static void pack(const char *dir, const char *out, int n)
     fclose(o);
 }
 
-static void clear_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-}
-
 static void sync_all(struct persister *p)
 {
     uint64_t t;
@@ -84,7 +71,7 @@ int main(int argc, char **argv)
     persister_free(p);
     pack(dir, argv[1], n++);
     /* Log view, growing over three opens (three segments). */
-    clear_dir(dir);
+    testdir_clear(dir);
     int64_t next = 1;
     for (int round = 0; round < 3; round++) {
         p = persister_open_dir(dir, &err);
@@ -110,7 +97,7 @@ int main(int argc, char **argv)
     sync_all(p);
     persister_free(p);
     pack(dir, argv[1], n++);
-    clear_dir(dir);
+    testdir_clear(dir);
     rmdir(dir);
     printf("gen_persist_seeds: %d seeds in %s\n", n, argv[1]);
     return 0;

@@ -29,6 +29,7 @@
 #include "common/err.h"
 #include "common/persist_internal.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 #include "common/rand.h"
 
 #define NOPS 60
@@ -105,20 +106,6 @@ static void workload(struct persister *p, struct states *st, int ack_fd)
     }
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
 
 /* Fork a child that crashes at point n of fn(dir, ack_fd). Returns its
  * exit status (PFILE_CRASH_EXIT if it crashed). */
@@ -190,7 +177,7 @@ static void test_crash_points(void **state)
     snprintf(dir, sizeof(dir), "%s/data", base);
     long points = 0;
     for (long n = 1;; n++) {
-        remove_dir(dir);
+        testdir_remove(dir);
         int fds[2];
         assert_int_equal(pipe(fds), 0);
         int code = run_child(dir, n, true, fds[1]);
@@ -216,7 +203,7 @@ static void test_crash_points(void **state)
     printf("    %ld crash points, each also crashed at %d points of its "
            "recovery\n", points, RECOVERY_POINTS);
     assert_true(points > 100);
-    remove_dir(dir);
+    testdir_remove(dir);
     rmdir(base);
     for (int i = 0; i < NOPS; i++) {
         buf_free(&st->blob[i]);

@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 
 /* The model: what the blob must be. */
 struct model {
@@ -160,20 +161,6 @@ static char *make_tmpdir(void)
     return strdup(d);
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
 
 /* Names of the segment files, ascending; returns how many. */
 static int segments(const char *dir, char names[][1024], int max)
@@ -233,9 +220,25 @@ static void test_file_log_reopen(void **state)
     assert_non_null(p);
     expect_model(p, &m, "snap-300");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
     buf_free(&m.head);
+}
+
+/* A directory holding script()'s state, reopened: further records go to
+ * a second segment. Returns the open persister; *dir is owned. */
+static struct persister *scripted_dir(char **dir, struct model *m)
+{
+    *dir = make_tmpdir();
+    int err;
+    struct persister *p = persister_open_dir(*dir, &err);
+    assert_non_null(p);
+    script(p, m);
+    sync_all(p);
+    persister_free(p);
+    p = persister_open_dir(*dir, &err);
+    assert_non_null(p);
+    return p;
 }
 
 /* Cutting the newest segment anywhere inside its last record (a crash
@@ -243,15 +246,11 @@ static void test_file_log_reopen(void **state)
 static void test_file_torn_tail(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir;
     int err;
-    struct persister *p = persister_open_dir(dir, &err);
     struct model m;
-    script(p, &m);
-    sync_all(p);
-    persister_free(p);
+    struct persister *p = scripted_dir(&dir, &m);
     char names[8][1024];
-    p = persister_open_dir(dir, &err); /* records go to segment 2 */
     assert_int_equal(segments(dir, names, 8), 2);
     off_t before = file_size(names[1]);
     m_append(p, &m, "g");
@@ -282,7 +281,7 @@ static void test_file_torn_tail(void **state)
         assert_int_equal(segments(dir, names, 8), 3);
         unlink(names[2]);
     }
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
     buf_free(&m.head);
 }
@@ -293,14 +292,10 @@ static void test_file_torn_tail(void **state)
 static void test_file_corruption_refused(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
+    char *dir;
     int err;
-    struct persister *p = persister_open_dir(dir, &err);
     struct model m;
-    script(p, &m);
-    sync_all(p);
-    persister_free(p);
-    p = persister_open_dir(dir, &err);
+    struct persister *p = scripted_dir(&dir, &m);
     m_append(p, &m, "h");
     m_append(p, &m, "h");
     sync_all(p);
@@ -346,7 +341,7 @@ static void test_file_corruption_refused(void **state)
     assert_non_null(p);
     expect_model(p, &m, "snap-300");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
     buf_free(&m.head);
 }
@@ -397,7 +392,7 @@ static void test_file_group_commit(void **state)
     assert_non_null(p);
     assert_int_equal(persister_log_count(p), 400);
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
 }
 

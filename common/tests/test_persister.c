@@ -19,6 +19,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 
 static void expect_pair(struct persister *p, const char *state,
                         const char *snap)
@@ -104,20 +105,6 @@ static char *make_tmpdir(void)
     return strdup(d);
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.')
-            unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
 
 /* A file-backed persister survives a reopen; a missing directory is
  * created; a leftover temp file (a save cut short) is ignored. */
@@ -168,7 +155,7 @@ static void test_file_reopen(void **state)
     assert_non_null(p);
     expect_pair(p, "", "");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     rmdir(base);
     free(base);
 }
@@ -223,7 +210,7 @@ static void test_file_corruption(void **state)
     assert_non_null(p);
     expect_pair(p, "raft-state", "snap");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
 }
 
