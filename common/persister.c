@@ -1,313 +1,109 @@
-/* persister.c - the two persisters behind persister.h.
+/* persister.c - the persister API (persister.h) over an in-memory model;
+ * the file-backed store (persist_file.c) writes the same changes to disk.
  *
  * Both keep the current state and snapshot in memory (reads never touch
- * the disk). The file-backed one also writes them, on every save, to one
- * file `<dir>/raft.state`:
- *
- *   offset  size  field
- *        0     4  magic "RPST"
- *        4     4  format version (1), little-endian
- *        8     8  state length, little-endian
- *       16     8  snapshot length, little-endian
- *       24     4  CRC-32 (IEEE) of bytes 0..23 followed by state and snapshot
- *       28     -  state bytes, then snapshot bytes
- *
- * A save writes `<dir>/raft.state.tmp`, fsyncs it, renames it over
- * raft.state and fsyncs the directory, so after a crash at any moment the
- * file holds either the old pair or the new one. Opening checks the magic,
- * version, lengths against the file size, and the checksum: any mismatch
- * is ERR_CORRUPT, never a silently different state. */
+ * the disk). In the log view the state is kept as its parts - head and
+ * one record per entry - and the blob is built only when asked for
+ * (persister_read_state(), at a restart); its size is kept up to date so
+ * raft_state_size() stays O(1). */
 #include "common/persister.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
-
-#define PERSIST_MAGIC "RPST"
-#define PERSIST_VERSION 1u
-#define PERSIST_HDR 28
-#define PERSIST_FILE "raft.state"
-#define PERSIST_TMP "raft.state.tmp"
-
-struct persister {
-    pthread_mutex_t mu;
-    struct buf state;
-    struct buf snap;
-    char *dir; /* NULL for the in-memory persister */
-};
+#include "common/persist_internal.h"
 
 /* ------------------------------------------------------------------------
- * CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) */
+ * The in-memory log model */
 
-static uint32_t crc_table[256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
+static size_t uvarint_len(uint64_t v)
 {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[i] = c;
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+int64_t plog_last(const struct persister *p)
+{
+    return p->first + (int64_t)p->nrec - 1;
+}
+
+void plog_truncate(struct persister *p, int64_t index)
+{
+    if (index < p->first)
+        index = p->first;
+    while (plog_last(p) >= index) {
+        struct prec *r = &p->recs[p->rstart + --p->nrec];
+        p->rec_bytes -= r->len;
+        free(r->data);
     }
 }
 
-/* Continue a CRC over n more bytes (start with crc = 0). */
-static uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
+int plog_append(struct persister *p, int64_t index, const void *rec,
+                size_t len)
 {
-    pthread_once(&crc_once, crc_init);
-    const uint8_t *b = p;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++)
-        crc = crc_table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-/* ------------------------------------------------------------------------
- * Common parts */
-
-static struct persister *persister_alloc(void)
-{
-    struct persister *p = xcalloc(1, sizeof(*p));
-    pthread_mutex_init(&p->mu, NULL);
-    buf_init(&p->state);
-    buf_init(&p->snap);
-    return p;
-}
-
-struct persister *persister_new_mem(void)
-{
-    return persister_alloc();
-}
-
-struct persister *persister_copy(struct persister *p)
-{
-    struct persister *q = persister_alloc();
-    pthread_mutex_lock(&p->mu);
-    buf_append(&q->state, p->state.data, p->state.len);
-    buf_append(&q->snap, p->snap.data, p->snap.len);
-    pthread_mutex_unlock(&p->mu);
-    return q;
-}
-
-void persister_free(struct persister *p)
-{
-    if (!p)
-        return;
-    buf_free(&p->state);
-    buf_free(&p->snap);
-    free(p->dir);
-    pthread_mutex_destroy(&p->mu);
-    free(p);
-}
-
-void persister_read_state(struct persister *p, struct buf *out)
-{
-    buf_clear(out);
-    pthread_mutex_lock(&p->mu);
-    buf_append(out, p->state.data, p->state.len);
-    pthread_mutex_unlock(&p->mu);
-}
-
-void persister_read_snapshot(struct persister *p, struct buf *out)
-{
-    buf_clear(out);
-    pthread_mutex_lock(&p->mu);
-    buf_append(out, p->snap.data, p->snap.len);
-    pthread_mutex_unlock(&p->mu);
-}
-
-size_t persister_state_size(struct persister *p)
-{
-    pthread_mutex_lock(&p->mu);
-    size_t n = p->state.len;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-size_t persister_snapshot_size(struct persister *p)
-{
-    pthread_mutex_lock(&p->mu);
-    size_t n = p->snap.len;
-    pthread_mutex_unlock(&p->mu);
-    return n;
-}
-
-/* ------------------------------------------------------------------------
- * Files */
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = xmalloc(n);
-    snprintf(s, n, "%s/%s", dir, name);
-    return s;
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return ERR_IO;
+    if (index != plog_last(p) + 1)
+        return ERR_INVAL;
+    if (p->rstart + p->nrec == p->rcap) {
+        if (p->rstart > p->rcap / 2) {
+            /* Mostly compacted away: slide down instead of growing. */
+            memmove(p->recs, p->recs + p->rstart,
+                    p->nrec * sizeof(*p->recs));
+            p->rstart = 0;
+        } else {
+            p->rcap = p->rcap ? 2 * p->rcap : 64;
+            p->recs = xrealloc(p->recs, p->rcap * sizeof(*p->recs));
         }
-        b += w;
-        n -= (size_t)w;
     }
+    struct prec *r = &p->recs[p->rstart + p->nrec++];
+    r->len = len;
+    r->data = NULL;
+    if (len) {
+        r->data = xmalloc(len);
+        memcpy(r->data, rec, len);
+    }
+    p->rec_bytes += len;
     return 0;
 }
 
-static int fsync_dir(const char *dir)
+void plog_compact(struct persister *p, int64_t index)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return ERR_IO;
-    int rc = fsync(fd) == 0 ? 0 : ERR_IO;
-    close(fd);
-    return rc;
+    while (p->nrec > 0 && p->first <= index) {
+        struct prec *r = &p->recs[p->rstart++];
+        p->nrec--;
+        p->first++;
+        p->rec_bytes -= r->len;
+        free(r->data);
+    }
+    if (p->nrec == 0) {
+        p->rstart = 0;
+        p->first = index + 1;
+    }
+    /* Give memory back when the log shrank a lot. */
+    if (p->rcap > 256 && p->nrec < p->rcap / 8) {
+        memmove(p->recs, p->recs + p->rstart, p->nrec * sizeof(*p->recs));
+        p->rstart = 0;
+        p->rcap = p->nrec * 2 > 64 ? p->nrec * 2 : 64;
+        p->recs = xrealloc(p->recs, p->rcap * sizeof(*p->recs));
+    }
 }
 
-/* Write the pair to dir/raft.state atomically (temp file, fsync, rename,
- * fsync the directory). */
-static int file_save(const char *dir, const void *state, size_t state_len,
-                     const void *snap, size_t snap_len)
+void plog_clear(struct persister *p)
 {
-    uint8_t hdr[PERSIST_HDR];
-    memcpy(hdr, PERSIST_MAGIC, 4);
-    put_le(hdr + 4, PERSIST_VERSION, 4);
-    put_le(hdr + 8, state_len, 8);
-    put_le(hdr + 16, snap_len, 8);
-    uint32_t crc = crc32_update(0, hdr, 24);
-    crc = crc32_update(crc, state, state_len);
-    crc = crc32_update(crc, snap, snap_len);
-    put_le(hdr + 24, crc, 4);
-
-    char *tmp = path_join(dir, PERSIST_TMP);
-    char *final = path_join(dir, PERSIST_FILE);
-    int rc = ERR_IO;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        goto out;
-    if (write_all(fd, hdr, sizeof(hdr)) != 0 ||
-        write_all(fd, state, state_len) != 0 ||
-        write_all(fd, snap, snap_len) != 0 || fsync(fd) != 0) {
-        close(fd);
-        unlink(tmp);
-        goto out;
-    }
-    if (close(fd) != 0 || rename(tmp, final) != 0) {
-        unlink(tmp);
-        goto out;
-    }
-    rc = fsync_dir(dir);
-out:
-    free(tmp);
-    free(final);
-    return rc;
-}
-
-/* Read and verify dir/raft.state into p. A missing file is an empty
- * state. */
-static int file_load(struct persister *p)
-{
-    char *path = path_join(p->dir, PERSIST_FILE);
-    int rc = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    free(path);
-    if (fd < 0)
-        return errno == ENOENT ? 0 : ERR_IO;
-    struct buf all = BUF_INIT;
-    uint8_t chunk[65536];
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof(chunk));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = ERR_IO;
-            goto out;
-        }
-        if (r == 0)
-            break;
-        buf_append(&all, chunk, (size_t)r);
-    }
-    if (all.len < PERSIST_HDR || memcmp(all.data, PERSIST_MAGIC, 4) != 0 ||
-        get_le(all.data + 4, 4) != PERSIST_VERSION) {
-        rc = ERR_CORRUPT;
-        goto out;
-    }
-    uint64_t state_len = get_le(all.data + 8, 8);
-    uint64_t snap_len = get_le(all.data + 16, 8);
-    uint64_t body = all.len - PERSIST_HDR;
-    if (state_len > body || snap_len != body - state_len) {
-        rc = ERR_CORRUPT;
-        goto out;
-    }
-    uint32_t crc = crc32_update(0, all.data, 24);
-    crc = crc32_update(crc, all.data + PERSIST_HDR, (size_t)body);
-    if (crc != (uint32_t)get_le(all.data + 24, 4)) {
-        rc = ERR_CORRUPT;
-        goto out;
-    }
-    buf_append(&p->state, all.data + PERSIST_HDR, (size_t)state_len);
-    buf_append(&p->snap, all.data + PERSIST_HDR + state_len,
-               (size_t)snap_len);
-out:
-    close(fd);
-    buf_free(&all);
-    return rc;
-}
-
-struct persister *persister_open_dir(const char *dir, int *err)
-{
-    int rc = 0;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        rc = ERR_IO;
-        goto fail;
-    }
-    struct persister *p = persister_alloc();
-    p->dir = xstrdup(dir);
-    /* A temp file is a save that never got renamed: not the state. */
-    char *tmp = path_join(dir, PERSIST_TMP);
-    unlink(tmp);
-    free(tmp);
-    rc = file_load(p);
-    if (rc != 0) {
-        persister_free(p);
-        goto fail;
-    }
-    if (err)
-        *err = 0;
-    return p;
-fail:
-    if (err)
-        *err = rc;
-    return NULL;
+    plog_truncate(p, p->first);
+    free(p->recs);
+    p->recs = NULL;
+    p->rstart = p->nrec = p->rcap = 0;
+    p->first = 1;
+    p->rec_bytes = 0;
+    buf_free(&p->head);
 }
 
 /* Replace *dst with a copy of n bytes at src. src may point into *dst
@@ -325,22 +121,118 @@ static void replace_copy(struct buf *dst, const void *src, size_t n)
         *dst = nb;
         return;
     }
-    /* Reuse the allocation: Raft saves on every entry and command. */
     buf_clear(dst);
     buf_append(dst, src, n);
 }
+
+void plog_set_head(struct persister *p, const void *head, size_t len)
+{
+    replace_copy(&p->head, head, len);
+}
+
+static size_t plog_blob_size(const struct persister *p)
+{
+    return p->head.len + uvarint_len(p->nrec) + p->rec_bytes;
+}
+
+static void plog_blob(const struct persister *p, struct buf *out)
+{
+    buf_reserve(out, plog_blob_size(p));
+    buf_append(out, p->head.data, p->head.len);
+    uint64_t v = p->nrec;
+    while (v >= 0x80) {
+        buf_append_byte(out, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    buf_append_byte(out, (uint8_t)v);
+    for (size_t i = 0; i < p->nrec; i++) {
+        const struct prec *r = &p->recs[p->rstart + i];
+        buf_append(out, r->data, r->len);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Life cycle */
+
+static struct persister *persister_alloc(void)
+{
+    struct persister *p = xcalloc(1, sizeof(*p));
+    pthread_mutex_init(&p->mu, NULL);
+    clock_cond_init(&p->sync_cv);
+    buf_init(&p->state);
+    buf_init(&p->snap);
+    buf_init(&p->head);
+    p->first = 1;
+    return p;
+}
+
+struct persister *persister_new_mem(void)
+{
+    return persister_alloc();
+}
+
+struct persister *persister_open_dir(const char *dir, int *err)
+{
+    struct persister *p = persister_alloc();
+    int rc = pfile_open(dir, p);
+    if (rc != 0) {
+        persister_free(p);
+        p = NULL;
+    }
+    if (err)
+        *err = rc;
+    return p;
+}
+
+struct persister *persister_copy(struct persister *p)
+{
+    struct persister *q = persister_alloc();
+    pthread_mutex_lock(&p->mu);
+    q->log_mode = p->log_mode;
+    buf_append(&q->state, p->state.data, p->state.len);
+    buf_append(&q->snap, p->snap.data, p->snap.len);
+    buf_append(&q->head, p->head.data, p->head.len);
+    q->first = p->first;
+    for (size_t i = 0; i < p->nrec; i++) {
+        const struct prec *r = &p->recs[p->rstart + i];
+        plog_append(q, q->first + (int64_t)i, r->data, r->len);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return q;
+}
+
+void persister_free(struct persister *p)
+{
+    if (!p)
+        return;
+    if (p->file)
+        pfile_close(p);
+    plog_clear(p);
+    buf_free(&p->state);
+    buf_free(&p->snap);
+    pthread_cond_destroy(&p->sync_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* ------------------------------------------------------------------------
+ * Whole-blob view */
 
 int persister_save(struct persister *p, const void *state, size_t state_len,
                    const void *snap, size_t snap_len)
 {
     int rc = 0;
     pthread_mutex_lock(&p->mu);
-    if (p->dir)
-        rc = file_save(p->dir, state, state_len, snap, snap_len);
-    if (rc == 0) {
-        /* Copy semantics: the caller may reuse its buffers at once. */
-        replace_copy(&p->state, state, state_len);
-        replace_copy(&p->snap, snap, snap_len);
+    /* Copy semantics: the caller may reuse its buffers at once. */
+    replace_copy(&p->state, state, state_len);
+    replace_copy(&p->snap, snap, snap_len);
+    plog_clear(p);
+    p->log_mode = false;
+    if (p->file) {
+        rc = pfile_checkpoint(p);
+    } else {
+        p->written++;
+        p->durable = p->written;
     }
     pthread_mutex_unlock(&p->mu);
     return rc;
@@ -349,14 +241,195 @@ int persister_save(struct persister *p, const void *state, size_t state_len,
 int persister_save_state(struct persister *p, const void *state,
                          size_t state_len)
 {
+    pthread_mutex_lock(&p->mu);
+    /* The snapshot stays; in the file it is rewritten with the state. */
+    struct buf snap = BUF_INIT;
+    buf_append(&snap, p->snap.data, p->snap.len);
+    pthread_mutex_unlock(&p->mu);
+    int rc = persister_save(p, state, state_len, snap.data, snap.len);
+    buf_free(&snap);
+    return rc;
+}
+
+void persister_read_state(struct persister *p, struct buf *out)
+{
+    buf_clear(out);
+    pthread_mutex_lock(&p->mu);
+    if (p->log_mode)
+        plog_blob(p, out);
+    else
+        buf_append(out, p->state.data, p->state.len);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void persister_read_snapshot(struct persister *p, struct buf *out)
+{
+    buf_clear(out);
+    pthread_mutex_lock(&p->mu);
+    buf_append(out, p->snap.data, p->snap.len);
+    pthread_mutex_unlock(&p->mu);
+}
+
+size_t persister_state_size(struct persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->log_mode ? plog_blob_size(p) : p->state.len;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+size_t persister_snapshot_size(struct persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->snap.len;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Incremental log view */
+
+bool persister_log_active(struct persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool on = p->log_mode;
+    pthread_mutex_unlock(&p->mu);
+    return on;
+}
+
+/* A write to the in-memory model is durable at once. */
+static void mem_written(struct persister *p)
+{
+    p->written++;
+    if (!p->file)
+        p->durable = p->written;
+}
+
+int persister_log_snapshot(struct persister *p, int64_t index,
+                           const void *head, size_t head_len,
+                           const void *snap, size_t snap_len)
+{
     int rc = 0;
     pthread_mutex_lock(&p->mu);
-    /* The file holds the pair, so it is rewritten whole; only the
-     * in-memory copy of the snapshot is spared. */
-    if (p->dir)
-        rc = file_save(p->dir, state, state_len, p->snap.data, p->snap.len);
-    if (rc == 0)
-        replace_copy(&p->state, state, state_len);
+    if (index < 0 || (p->log_mode && p->nrec > 0 && index < p->first - 1)) {
+        rc = ERR_INVAL;
+        goto out;
+    }
+    if (!p->log_mode) {
+        plog_clear(p);
+        buf_free(&p->state);
+        p->log_mode = true;
+    }
+    plog_compact(p, index);
+    plog_set_head(p, head, head_len);
+    replace_copy(&p->snap, snap, snap_len);
+    if (p->file)
+        rc = pfile_checkpoint(p);
+    else
+        mem_written(p);
+out:
     pthread_mutex_unlock(&p->mu);
     return rc;
+}
+
+int persister_log_head(struct persister *p, const void *head, size_t len)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = ERR_INVAL;
+    if (p->log_mode) {
+        mem_written(p);
+        if (p->file)
+            pfile_record(p, PREC_HEAD, p->written, 0, head, len);
+        plog_set_head(p, head, len);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int persister_log_truncate(struct persister *p, int64_t index)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = ERR_INVAL;
+    if (p->log_mode) {
+        rc = 0;
+        if (p->nrec > 0 && index <= plog_last(p)) {
+            mem_written(p);
+            if (p->file)
+                pfile_record(p, PREC_TRUNCATE, p->written, index, NULL, 0);
+            plog_truncate(p, index);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int persister_log_append(struct persister *p, int64_t index, const void *rec,
+                         size_t len)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = ERR_INVAL;
+    if (p->log_mode && index == plog_last(p) + 1) {
+        mem_written(p);
+        if (p->file)
+            pfile_record(p, PREC_ENTRY, p->written, index, rec, len);
+        rc = plog_append(p, index, rec, len);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int persister_log_flush(struct persister *p, uint64_t *ticket)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = p->file ? pfile_flush(p) : 0;
+    if (ticket)
+        *ticket = p->written;
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int persister_sync(struct persister *p, uint64_t ticket)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->mu);
+    while (rc == 0 && p->durable < ticket) {
+        if (p->syncing) {
+            /* Someone's fsync is under way; it may cover us. */
+            pthread_cond_wait(&p->sync_cv, &p->mu);
+            continue;
+        }
+        /* Lead a group fsync covering every write so far. */
+        rc = pfile_flush(p);
+        if (rc != 0)
+            break;
+        p->syncing = true;
+        uint64_t target = p->written;
+        int fd = pfile_sync_fd(p);
+        pthread_mutex_unlock(&p->mu);
+        rc = pfile_fsync(p, fd);
+        pthread_mutex_lock(&p->mu);
+        p->syncing = false;
+        if (rc == 0 && target > p->durable)
+            p->durable = target;
+        pthread_cond_broadcast(&p->sync_cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+int64_t persister_log_first(struct persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int64_t f = p->first;
+    pthread_mutex_unlock(&p->mu);
+    return f;
+}
+
+size_t persister_log_count(struct persister *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->nrec;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }

@@ -5,8 +5,10 @@
  *
  * INDEX is this server's position in the peer list; it listens on LISTEN
  * (default: its own entry in the peer list) and hosts the KVServer and Raft
- * services there. State survives SIGKILL: the file-backed persister writes
- * Raft state and snapshot atomically (temp file, fsync, rename). SIGTERM or
+ * services there. State survives SIGKILL: the file-backed persister
+ * appends each change to a checksummed log and fsyncs it (one fsync for
+ * many concurrent writes) before anything that depends on it is sent; a
+ * snapshot is written atomically (temp file, fsync, rename). SIGTERM or
  * SIGINT shut it down cleanly. Malformed requests cost only their
  * connection (the RPC layer bounds and validates all input). */
 #include <getopt.h>

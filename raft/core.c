@@ -118,6 +118,9 @@ int raft_core_restore(struct raft_core *c, const uint8_t *state,
     c->current_term = p.current_term;
     c->voted_for = p.voted_for;
     raft_snapshot_set(c, snap, snap_len);
+    /* What was just loaded is what is stored. */
+    c->snap_dirty = false;
+    c->log.changed_from = INT64_MAX;
     /* Everything in the snapshot was committed and the service restores
      * it from its persister, so start applying just after it. */
     c->commit_index = c->log.snap_index;
@@ -390,6 +393,24 @@ void raft_core_encode_state(const struct raft_core *c, struct buf *out)
     raft_state_encode(c, out);
 }
 
+int64_t raft_core_log_changed_from(const struct raft_core *c)
+{
+    return c->log.changed_from;
+}
+
+void raft_core_encode_head(const struct raft_core *c, struct buf *out)
+{
+    raft_state_encode_head(c, out);
+}
+
+void raft_core_encode_entry(const struct raft_core *c, int64_t index,
+                            struct buf *out)
+{
+    const struct raft_log_entry *e = raft_log_get(&c->log, index);
+    assert(e);
+    raft_state_encode_entry(e->term, e->data, e->len, out);
+}
+
 const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len)
 {
     *len = c->snap_len;
@@ -403,6 +424,7 @@ bool raft_core_snapshot_changed(const struct raft_core *c)
 
 void raft_core_persisted(struct raft_core *c)
 {
+    c->log.changed_from = INT64_MAX;
     c->dirty = false;
     c->snap_dirty = false;
 }

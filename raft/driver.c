@@ -26,14 +26,25 @@
  *   handlers the RPC server's threads run RequestVote, AppendEntries and
  *            InstallSnapshot: decode, lock, core, persist, unlock, reply.
  *
+ * Persistence (raft/store.c): after each event the changes (new entries,
+ * a new term or vote, a snapshot) are written to the persister's log view
+ * under rf->mu, which keeps the writes in the order of the states they
+ * record; that costs a copy, not a re-encoding of the whole log, and no
+ * fsync. Each write returns a ticket; Figure 2 requires the state to be
+ * durable before any reply or request that depends on it leaves, so a
+ * handler's reply and every queued request carry the ticket of the last
+ * write, and persister_sync() on it runs WITHOUT rf->mu just before the
+ * reply or the rpc_call(). Concurrent syncs share one fsync (group
+ * commit): while one runs, new proposals keep appending, and the next
+ * covers them all. A leader thus sends no AppendEntries before its own
+ * copy is durable, so counting itself in the quorum is safe.
+ *
  * Locking: one mutex, rf->mu, protects the core and all driver state. It
- * is never held across rpc_call(), queue_push() or any wait except on
- * rf's own condition variables. persister_save() runs under it, because
- * Figure 2 requires the state to be durable before any reply or request
- * that depends on it leaves, and saving under the lock keeps the saves in
- * the order of the states they record. Every event follows the same
- * sequence (drain_locked): core event -> persist if needed -> queue the
- * core's messages to the senders -> note whom to wake; then
+ * is never held across rpc_call(), queue_push(), persister_sync() or any
+ * wait except on rf's own condition variables. Every event follows the
+ * same sequence (drain_locked): core event -> store the changes -> queue
+ * the core's messages (with the ticket) to the senders -> note whom to
+ * wake; then
  * unlock_and_wake() releases the lock before signalling, since a thread
  * signalled while we still hold rf->mu would only wake to block on it
  * (two context switches instead of one, the suite's main CPU cost). */
@@ -51,6 +62,7 @@
 #include "common/log.h"
 #include "common/rand.h"
 #include "raft/raft_core.h"
+#include "raft/store.h"
 #include "raft/wire.h"
 
 /* Sender pool per peer: enough concurrent calls that heartbeats keep
@@ -74,6 +86,7 @@ struct peer {
     pthread_cond_t cv;   /* work queued, or killed */
     int nwake;           /* signals of cv owed at the next unlock_and_wake */
     struct raft_msg *queue[PEER_QUEUE_MAX]; /* requests awaiting a worker */
+    uint64_t ticket[PEER_QUEUE_MAX]; /* what each needs durable first */
     size_t qhead, qlen;
     int nworkers; /* live workers, in workers[0..nworkers) */
     int nidle;
@@ -88,6 +101,8 @@ struct raft {
     int me;
     int n;
     struct persister *persister; /* borrowed */
+    struct raft_store store;
+    uint64_t ticket; /* of the last write to the persister */
     struct queue *apply;         /* borrowed */
     struct peer peers[RAFT_MAX_PEERS];
 
@@ -102,7 +117,6 @@ struct raft {
     atomic_bool dead;     /* set once by raft_kill (also read unlocked) */
     bool kill_done;       /* raft_kill finished joining */
     pthread_cond_t kill_cv;
-    struct buf enc;       /* scratch for the encoded state */
 };
 
 static uint64_t now_ms(void)
@@ -118,30 +132,35 @@ static bool is_dead(struct raft *rf)
 /* ------------------------------------------------------------------------
  * Persist, send, apply: what every event is followed by */
 
+/* Going on after a failed write would break Figure 2's promise (a vote
+ * or an entry acknowledged but not durable): stop the process instead.
+ * (The persister printed the file and errno.) */
+static void persist_failed(struct raft *rf, int rc)
+{
+    log_error("PERS", rf->me, "persisting failed: %s", err_msg(rc));
+    fprintf(stderr, "raft S%d: cannot persist state: %s\n", rf->me,
+            err_msg(rc));
+    abort();
+}
+
 static void persist_locked(struct raft *rf)
 {
-    buf_clear(&rf->enc);
-    raft_core_encode_state(rf->core, &rf->enc);
-    size_t snap_len;
-    const uint8_t *snap = raft_core_snapshot(rf->core, &snap_len);
-    /* Most saves are a new entry or term: leave the snapshot in place. */
-    int rc = raft_core_snapshot_changed(rf->core)
-                 ? persister_save(rf->persister, rf->enc.data, rf->enc.len,
-                                  snap, snap_len)
-                 : persister_save_state(rf->persister, rf->enc.data,
-                                        rf->enc.len);
-    if (rc != 0) {
-        /* Going on would break Figure 2's promise (a vote or an entry
-         * acknowledged but not durable). Stop the process instead. */
-        log_error("PERS", rf->me, "persister_save failed: %s", err_msg(rc));
-        fprintf(stderr, "raft S%d: cannot persist state: %s\n", rf->me,
-                err_msg(rc));
-        abort();
-    }
-    raft_core_persisted(rf->core);
-    log_trace("PERS", rf->me, "saved T%lld vote=%d state %zu bytes, "
-              "snapshot %zu bytes", (long long)raft_core_term(rf->core),
-              raft_core_voted_for(rf->core), rf->enc.len, snap_len);
+    int rc = raft_store_save(&rf->store, rf->core, &rf->ticket);
+    if (rc != 0)
+        persist_failed(rf, rc);
+    log_trace("PERS", rf->me, "stored T%lld vote=%d through %lld (ticket "
+              "%llu)", (long long)raft_core_term(rf->core),
+              raft_core_voted_for(rf->core),
+              (long long)raft_core_last_index(rf->core),
+              (unsigned long long)rf->ticket);
+}
+
+/* Wait (without rf->mu) until the writes through ticket are durable. */
+static void persist_wait(struct raft *rf, uint64_t ticket)
+{
+    int rc = persister_sync(rf->persister, ticket);
+    if (rc != 0)
+        persist_failed(rf, rc);
 }
 
 static void *peer_worker(void *arg);
@@ -185,6 +204,7 @@ static void peer_enqueue_locked(struct raft *rf, struct raft_msg *m,
         raft_msg_free(old);
     }
     p->queue[(p->qhead + p->qlen) % PEER_QUEUE_MAX] = m;
+    p->ticket[(p->qhead + p->qlen) % PEER_QUEUE_MAX] = rf->ticket;
     p->qlen++;
     if (self && *self == p) {
         *self = NULL; /* only one request is covered */
@@ -301,10 +321,12 @@ static void *peer_worker(void *arg)
             continue;
         }
         struct raft_msg *req = p->queue[p->qhead];
+        uint64_t ticket = p->ticket[p->qhead];
         p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
         p->qlen--;
         pthread_mutex_unlock(&rf->mu);
 
+        persist_wait(rf, ticket);
         struct call_reply reply;
         memset(&reply, 0, sizeof(reply));
         reply.type = (enum raft_msg_type)(req->type + 1);
@@ -450,7 +472,13 @@ static void apply_pending_locked(struct raft *rf)
                                       ? batch[0]->snapshot_index
                                       : batch[0]->command_index),
                       (long long)raft_core_last_applied(rf->core));
+        /* A committed entry is durable on a majority, and with peers our
+         * own copy was durable before any of them got it. A one-peer
+         * cluster commits at once: its entries must reach the disk
+         * before the service (and its client) sees them. */
+        uint64_t ticket = rf->n == 1 ? rf->ticket : 0;
         unlock_and_wake(rf);
+        persist_wait(rf, ticket);
         /* Without the lock: the consumer may call back into us. */
         for (size_t i = 0; i < n; i++) {
             if (is_dead(rf) || queue_push(rf->apply, batch[i]) != 0)
@@ -490,18 +518,23 @@ static int handle(void *svc, enum raft_msg_type type,
         return ERR_BADARGS;
     req.to = rf->me;
     int rc;
+    uint64_t ticket = 0;
     pthread_mutex_lock(&rf->mu);
     if (is_dead(rf)) {
         rc = ERR_CLOSED;
     } else {
         rc = raft_core_recv_request(rf->core, &req, &reply, now_ms());
-        if (rc == 0)
-            drain_locked(rf); /* persists before we reply */
+        if (rc == 0) {
+            drain_locked(rf); /* stores the changes */
+            ticket = rf->ticket;
+        }
     }
     unlock_and_wake(rf);
     raft_wire_clear(&req);
     if (rc != 0)
         return rc;
+    /* The reply promises what was stored: it must be on disk first. */
+    persist_wait(rf, ticket);
     return raft_wire_encode(out, &reply);
 }
 
@@ -574,7 +607,6 @@ struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
     rf->persister = persister;
     rf->apply = apply;
     atomic_init(&rf->dead, false);
-    buf_init(&rf->enc);
     for (int i = 0; i < npeers; i++) {
         struct peer *p = &rf->peers[i];
         p->rf = rf;
@@ -600,6 +632,9 @@ struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
         fprintf(stderr, "raft S%d: persisted state is corrupt\n", me);
         abort();
     }
+    rc = raft_store_open(&rf->store, persister, rf->core);
+    if (rc != 0)
+        persist_failed(rf, rc);
 
     pthread_create(&rf->ticker, NULL, ticker_main, rf);
     pthread_create(&rf->applier, NULL, applier_main, rf);
@@ -705,7 +740,7 @@ void raft_free(struct raft *rf)
     for (int i = 0; i < rf->n; i++)
         pthread_cond_destroy(&rf->peers[i].cv);
     raft_core_free(rf->core);
-    buf_free(&rf->enc);
+    raft_store_close(&rf->store);
     pthread_cond_destroy(&rf->ticker_cv);
     pthread_cond_destroy(&rf->applier_cv);
     pthread_cond_destroy(&rf->kill_cv);

@@ -46,6 +46,25 @@ static uint8_t *put_uvarint(uint8_t *p, uint64_t v)
 /* The state is re-encoded on every persist (the leader's on each start,
  * a follower's on each AppendEntries), so this is on the commit path:
  * reserve the worst case once and write in place. */
+static uint8_t *put_head(uint8_t *p, const struct raft_core *c)
+{
+    *p++ = STATE_VERSION;
+    p = put_uvarint(p, (uint64_t)c->current_term);
+    p = put_uvarint(p, (uint64_t)(c->voted_for + 1));
+    p = put_uvarint(p, (uint64_t)c->log.snap_index);
+    return put_uvarint(p, (uint64_t)c->log.snap_term);
+}
+
+static uint8_t *put_entry(uint8_t *p, int64_t term, const void *data,
+                          size_t len)
+{
+    p = put_uvarint(p, (uint64_t)term);
+    p = put_uvarint(p, (uint64_t)len);
+    if (len)
+        memcpy(p, data, len);
+    return p + len;
+}
+
 void raft_state_encode(const struct raft_core *c, struct buf *out)
 {
     const struct raft_log *l = &c->log;
@@ -53,22 +72,27 @@ void raft_state_encode(const struct raft_core *c, struct buf *out)
     for (size_t i = 0; i < l->n; i++)
         need += 2 * VARINT_MAX + l->entries[i].len;
     buf_reserve(out, need);
-    uint8_t *p = out->data + out->len;
-    *p++ = STATE_VERSION;
-    p = put_uvarint(p, (uint64_t)c->current_term);
-    p = put_uvarint(p, (uint64_t)(c->voted_for + 1));
-    p = put_uvarint(p, (uint64_t)l->snap_index);
-    p = put_uvarint(p, (uint64_t)l->snap_term);
+    uint8_t *p = put_head(out->data + out->len, c);
     p = put_uvarint(p, (uint64_t)l->n);
     for (size_t i = 0; i < l->n; i++) {
         const struct raft_log_entry *e = &l->entries[i];
-        p = put_uvarint(p, (uint64_t)e->term);
-        p = put_uvarint(p, (uint64_t)e->len);
-        if (e->len)
-            memcpy(p, e->data, e->len);
-        p += e->len;
+        p = put_entry(p, e->term, e->data, e->len);
     }
     out->len = (size_t)(p - out->data);
+}
+
+void raft_state_encode_head(const struct raft_core *c, struct buf *out)
+{
+    buf_reserve(out, 1 + 4 * VARINT_MAX);
+    out->len = (size_t)(put_head(out->data + out->len, c) - out->data);
+}
+
+void raft_state_encode_entry(int64_t term, const void *data, size_t len,
+                             struct buf *out)
+{
+    buf_reserve(out, 2 * VARINT_MAX + len);
+    out->len =
+        (size_t)(put_entry(out->data + out->len, term, data, len) - out->data);
 }
 
 struct reader {

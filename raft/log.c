@@ -12,6 +12,7 @@
 void raft_log_init(struct raft_log *l)
 {
     memset(l, 0, sizeof(*l));
+    l->changed_from = INT64_MAX;
 }
 
 static void entry_free(struct raft_log_entry *e)
@@ -63,6 +64,8 @@ void raft_log_append(struct raft_log *l, int64_t term, const void *data,
         l->entries = xrealloc(l->entries, l->cap * sizeof(*l->entries));
     }
     struct raft_log_entry *e = &l->entries[l->n++];
+    if (raft_log_last_index(l) < l->changed_from)
+        l->changed_from = raft_log_last_index(l);
     e->term = term;
     e->len = len;
     e->data = NULL;
@@ -75,6 +78,8 @@ void raft_log_append(struct raft_log *l, int64_t term, const void *data,
 void raft_log_truncate_from(struct raft_log *l, int64_t index)
 {
     assert(index > l->snap_index);
+    if (index <= raft_log_last_index(l) && index < l->changed_from)
+        l->changed_from = index;
     while (raft_log_last_index(l) >= index)
         entry_free(&l->entries[--l->n]);
 }

@@ -294,6 +294,20 @@ const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len);
  * persister's snapshot is current), which spares copying a large snapshot
  * on every entry. */
 bool raft_core_snapshot_changed(const struct raft_core *c);
+/* Incremental storage (e.g. persister_log_*): the same state as the
+ * parts of raft_core_encode_state()'s blob, which is
+ *     head ‖ uvarint(number of entries) ‖ entry record ‖ ...
+ * raft_core_log_changed_from() is the lowest log index appended or
+ * truncated since the last raft_core_persisted() (INT64_MAX if none):
+ * drop stored entries from there, then store the log's entries from there
+ * (those above the snapshot index) again. The head (currentTerm,
+ * votedFor, snapshot index and term) is small: store it when one of
+ * those changed. */
+int64_t raft_core_log_changed_from(const struct raft_core *c);
+void raft_core_encode_head(const struct raft_core *c, struct buf *out);
+/* The record of the entry at index (snapshot_index < index <= last). */
+void raft_core_encode_entry(const struct raft_core *c, int64_t index,
+                            struct buf *out);
 /* The caller saved the state (and the snapshot, if it changed). */
 void raft_core_persisted(struct raft_core *c);
 

@@ -36,6 +36,10 @@ struct raft_log {
     size_t cap;
     int64_t snap_index; /* lastIncludedIndex of the snapshot (0: none) */
     int64_t snap_term;  /* lastIncludedTerm */
+    /* Lowest index appended or truncated since the caller last stored the
+     * log (raft_core_persisted() resets it to INT64_MAX): what incremental
+     * storage must write again. */
+    int64_t changed_from;
 };
 
 void raft_log_init(struct raft_log *l);
@@ -183,6 +187,11 @@ struct raft_persisted {
     struct raft_log log; /* owned by the caller after a successful decode */
 };
 void raft_state_encode(const struct raft_core *c, struct buf *out);
+/* The parts of that blob for incremental storage: the blob is the head,
+ * the number of entries as a uvarint, then one record per entry. */
+void raft_state_encode_head(const struct raft_core *c, struct buf *out);
+void raft_state_encode_entry(int64_t term, const void *data, size_t len,
+                             struct buf *out);
 /* Parse and validate; n is the cluster size (bounds voted_for). 0 or
  * ERR_CORRUPT (out then holds nothing to free). */
 int raft_state_decode(const uint8_t *p, size_t len, int n,

@@ -6,8 +6,9 @@
  *
  * INDEX is this replica's position in the peer list; it listens on LISTEN
  * (default: its own entry of the list) and hosts the ShardCtrler and Raft
- * services there. The file-backed persister writes Raft state and
- * snapshot atomically, so a SIGKILL loses nothing acknowledged; SIGTERM
+ * services there. The file-backed persister makes each change durable
+ * (checksummed log, fsync) before anything depending on it is sent, and
+ * writes snapshots atomically, so a SIGKILL loses nothing acknowledged; SIGTERM
  * or SIGINT shut it down cleanly. Malformed requests cost only their
  * connection (the RPC layer bounds and validates all input). */
 #include <stdio.h>

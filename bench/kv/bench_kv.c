@@ -2,6 +2,8 @@
  *
  *   bench-kv [-d SECONDS] [-m MAXRAFTSTATE]          in-process cluster
  *   bench-kv -s ADDR0,ADDR1,... [-d SECONDS] [-l LABEL]   running daemons
+ *   bench-kv -g [-s ADDR0,...]          put latency, empty vs 16 MiB store
+ *   bench-kv -q [-s ADDR0,...] [-d SECONDS]    only the 16-clerk run
  *
  * In-process: 3 kvraft servers in this process over loopback TCP (plain
  * rpc ends, no fault injection), in-memory persisters, maxraftstate 8 KiB
@@ -14,7 +16,15 @@
  * p99), then 1, 16 and 64 clerks, one thread each, run for the given
  * duration (throughput). The last line is `kv_ops_per_sec_16=<value>`
  * (against daemons, `kv_ops_per_sec_16_<label>=`, label "daemons" by
- * default). A benchmark, never a test:
+ * default).
+ *
+ * -g instead measures how put latency grows with the data stored: the
+ * median of GROWTH_PUTS sequential 16-byte puts on the (fresh) store,
+ * then the store is filled with 16 MiB (GROWTH_FILL_KEYS keys of
+ * GROWTH_FILL_LEN bytes, 16 clerks), then the median again; it prints
+ * `kv_put_latency_growth=<median at 16 MiB / median empty>` last.
+ * Storage whose cost per operation grows with the log or the snapshot
+ * shows here. A benchmark, never a test:
  * numbers depend on the machine and its load. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -142,6 +152,83 @@ static void sequential(struct cluster *c, const char *label, int nops)
     kv_clerk_free(ck);
 }
 
+#define GROWTH_PUTS 300
+#define GROWTH_FILL_KEYS 4096
+#define GROWTH_FILL_LEN 4096
+#define GROWTH_FILL_CLERKS 16
+
+/* Median latency (ns) of n sequential small puts. */
+static uint64_t put_median(struct kv_clerk *ck, struct rng *r, int n)
+{
+    uint64_t *lat = calloc((size_t)n, sizeof(uint64_t));
+    char key[16], val[VALUE_LEN + 1];
+    int done = 0;
+    for (; done < n; done++) {
+        snprintf(key, sizeof key, "k%d", (int)rng_below(r, NKEYS));
+        rng_alnum(r, val, VALUE_LEN);
+        val[VALUE_LEN] = '\0';
+        uint64_t s = clock_now_ns();
+        if (kv_clerk_put(ck, key, val) != 0)
+            break;
+        lat[done] = clock_now_ns() - s;
+    }
+    qsort(lat, (size_t)done, sizeof(uint64_t), cmp_u64);
+    uint64_t med = done ? lat[done / 2] : 0;
+    free(lat);
+    return med;
+}
+
+struct filler {
+    struct cluster *c;
+    int id;
+};
+
+static void *filler_main(void *arg)
+{
+    struct filler *f = arg;
+    struct kv_clerk *ck = kv_clerk_new(f->c->ends, f->c->n, 0);
+    struct rng r;
+    rng_seed(&r, (uint64_t)f->id + 1000);
+    char *val = malloc(GROWTH_FILL_LEN + 1);
+    char key[32];
+    for (int k = f->id; k < GROWTH_FILL_KEYS; k += GROWTH_FILL_CLERKS) {
+        rng_alnum(&r, val, GROWTH_FILL_LEN);
+        val[GROWTH_FILL_LEN] = '\0';
+        snprintf(key, sizeof key, "fill%d", k);
+        if (kv_clerk_put(ck, key, val) != 0)
+            break;
+    }
+    free(val);
+    kv_clerk_free(ck);
+    return NULL;
+}
+
+static void growth(struct cluster *c, const char *label)
+{
+    struct kv_clerk *ck = kv_clerk_new(c->ends, c->n, 0);
+    struct rng r;
+    rng_seed(&r, 7);
+    put_median(ck, &r, 20); /* warm up: find the leader */
+    uint64_t empty = put_median(ck, &r, GROWTH_PUTS);
+    uint64_t t0 = clock_now_ns();
+    pthread_t th[GROWTH_FILL_CLERKS];
+    struct filler fs[GROWTH_FILL_CLERKS];
+    for (int i = 0; i < GROWTH_FILL_CLERKS; i++) {
+        fs[i] = (struct filler){c, i};
+        pthread_create(&th[i], NULL, filler_main, &fs[i]);
+    }
+    for (int i = 0; i < GROWTH_FILL_CLERKS; i++)
+        pthread_join(th[i], NULL);
+    double fill_s = (double)(clock_now_ns() - t0) / 1e9;
+    uint64_t full = put_median(ck, &r, GROWTH_PUTS);
+    kv_clerk_free(ck);
+    printf("%s put latency: median %.2f ms on an empty store, %.2f ms "
+           "with 16 MiB stored (filled in %.1f s)\n", label,
+           (double)empty / 1e6, (double)full / 1e6, fill_s);
+    printf("kv_put_latency_growth=%.2f\n",
+           empty ? (double)full / (double)empty : 0.0);
+}
+
 struct worker {
     struct cluster *c;
     atomic_bool *stop;
@@ -194,7 +281,7 @@ static double throughput(struct cluster *c, const char *label, int nclerks,
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bench-kv [-s ADDR0,ADDR1,...] [-d SECONDS] "
+    fprintf(f, "usage: bench-kv [-g | -q] [-s ADDR0,ADDR1,...] [-d SECONDS] "
                "[-m MAXRAFTSTATE] [-n SEQ_OPS] [-l LABEL]\n");
 }
 
@@ -202,14 +289,16 @@ int main(int argc, char **argv)
 {
     const char *servers = NULL, *label = NULL;
     double seconds = 3;
-    /* Raft persists its whole state (log + snapshot) on every change, so
-     * per-operation cost grows with the log: a small threshold keeps the
-     * log short (measured: ~10k ops/s at 8 KiB, ~2.5k at 1 MiB). */
+    /* The 8 KiB threshold of lab 4's snapshot tests: the service
+     * snapshots (and Raft compacts) often, as in the graded tests. */
     int64_t maxraftstate = 8192;
     int seq_ops = 2000;
     int opt;
-    while ((opt = getopt(argc, argv, "s:d:m:n:l:h")) != -1) {
+    bool want_growth = false, only16 = false;
+    while ((opt = getopt(argc, argv, "gqs:d:m:n:l:h")) != -1) {
         switch (opt) {
+        case 'g': want_growth = true; break;
+        case 'q': only16 = true; break;
         case 's': servers = optarg; break;
         case 'd': seconds = atof(optarg); break;
         case 'm': maxraftstate = atoll(optarg); break;
@@ -246,12 +335,20 @@ int main(int argc, char **argv)
         if (!label)
             label = "inproc";
     }
-    sequential(&c, label, seq_ops);
-    double r1 = throughput(&c, label, 1, seconds);
-    double r16 = throughput(&c, label, 16, seconds);
-    double r64 = throughput(&c, label, 64, seconds);
-    (void)r1;
-    (void)r64;
+    if (want_growth) {
+        growth(&c, label);
+        stop_cluster(&c);
+        return 0;
+    }
+    double r16;
+    if (only16) {
+        r16 = throughput(&c, label, 16, seconds);
+    } else {
+        sequential(&c, label, seq_ops);
+        throughput(&c, label, 1, seconds);
+        r16 = throughput(&c, label, 16, seconds);
+        throughput(&c, label, 64, seconds);
+    }
     stop_cluster(&c);
     if (servers)
         printf("kv_ops_per_sec_16_%s=%.0f\n", label, r16);

@@ -1,7 +1,9 @@
 # bench/kv/ - bench-kv: latency and throughput of the lab 4 KV service, in
 # process (3 servers over loopback TCP) and against the kvserver daemons
-# (on-disk persister). `make bench-kv`; the last line printed is
-# kv_ops_per_sec_16=<ops/s with 16 clerks, in process>.
+# (on-disk persister), put latency growth with the data stored, and the
+# comparison with etcd (bench/kv/etcd.sh). `make bench-kv`; the last line
+# printed is kv_daemon_vs_etcd=<ours / etcd> (or, without etcd,
+# kv_put_latency_growth=).
 ifneq ($(wildcard rpc/module.mk),)
 $(eval $(call program,bench-kv,bench/kv/bench_kv.c,kvraft kvsrv raft rpc common))
 endif

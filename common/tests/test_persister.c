@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/persister.h"
+#include "common/tests/testdir.h"
 
 static void expect_pair(struct persister *p, const char *state,
                         const char *snap)
@@ -103,15 +105,6 @@ static char *make_tmpdir(void)
     return strdup(d);
 }
 
-static void remove_dir(const char *dir)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/raft.state", dir);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/raft.state.tmp", dir);
-    unlink(path);
-    rmdir(dir);
-}
 
 /* A file-backed persister survives a reopen; a missing directory is
  * created; a leftover temp file (a save cut short) is ignored. */
@@ -142,7 +135,7 @@ static void test_file_reopen(void **state)
     persister_free(p);
 
     char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s/raft.state.tmp", dir);
+    snprintf(tmp, sizeof(tmp), "%s/checkpoint.tmp", dir);
     FILE *f = fopen(tmp, "w");
     assert_non_null(f);
     fputs("half-written garbage", f);
@@ -162,7 +155,7 @@ static void test_file_reopen(void **state)
     assert_non_null(p);
     expect_pair(p, "", "");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     rmdir(base);
     free(base);
 }
@@ -180,18 +173,18 @@ static void test_file_corruption(void **state)
     persister_free(p);
 
     char path[1024];
-    snprintf(path, sizeof(path), "%s/raft.state", dir);
+    snprintf(path, sizeof(path), "%s/checkpoint", dir);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     size_t size = (size_t)st.st_size;
-    assert_int_equal(size, 28 + 10 + 4);
-    uint8_t orig[64];
+    assert_int_equal(size, 56 + 10 + 4);
+    uint8_t orig[128];
     int fd = open(path, O_RDONLY);
     assert_int_equal(read(fd, orig, size), (ssize_t)size);
     close(fd);
 
     for (size_t i = 0; i < size; i++) {
-        uint8_t bad[64];
+        uint8_t bad[128];
         memcpy(bad, orig, size);
         bad[i] ^= 0x01;
         fd = open(path, O_WRONLY | O_TRUNC);
@@ -217,7 +210,7 @@ static void test_file_corruption(void **state)
     assert_non_null(p);
     expect_pair(p, "raft-state", "snap");
     persister_free(p);
-    remove_dir(dir);
+    testdir_remove(dir);
     free(dir);
 }
 

@@ -4,7 +4,10 @@
  * while a fake service applies commands and snapshots every 10 entries.
  * After every step it checks Election Safety, Log Matching on committed
  * entries and State Machine Safety; at the end the network heals and a
- * last command must commit everywhere (liveness).
+ * last command must commit everywhere (liveness). Each peer also keeps
+ * its state through raft/store.c in an in-memory persister: its blob must
+ * equal raft_core_encode_state() after every save, and a restart reads
+ * that blob.
  *
  * This is a small cousin of labs/sim (the full simulator); it exists so
  * the core's unit tests alone exercise thousands of fault schedules.
@@ -22,7 +25,9 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/rand.h"
+#include "common/persister.h"
 #include "raft/raft_core.h"
+#include "raft/store.h"
 
 #define MAXN 5
 #define MAXIDX 4096
@@ -45,6 +50,8 @@ struct sim {
     bool alive[MAXN];
     bool link[MAXN][MAXN];
     struct buf state[MAXN], snap[MAXN];
+    struct persister *ps[MAXN]; /* the same state, stored incrementally */
+    struct raft_store store[MAXN];
     /* The fake service: applied[i] commands, each a 64-bit value. */
     int64_t applied[MAXN];
     int64_t vals[MAXN][MAXIDX];
@@ -82,7 +89,20 @@ static void persist(struct sim *s, int i)
     const uint8_t *p = raft_core_snapshot(c, &len);
     buf_clear(&s->snap[i]);
     buf_append(&s->snap[i], p, len);
-    raft_core_persisted(c);
+    uint64_t ticket;
+    assert_int_equal(raft_store_save(&s->store[i], c, &ticket), 0);
+    assert_false(raft_core_need_persist(c));
+    /* The incremental store stands for exactly the same blob. */
+    struct buf blob = BUF_INIT;
+    persister_read_state(s->ps[i], &blob);
+    assert_int_equal(blob.len, s->state[i].len);
+    assert_memory_equal(blob.data, s->state[i].data, blob.len);
+    assert_int_equal(persister_state_size(s->ps[i]), blob.len);
+    persister_read_snapshot(s->ps[i], &blob);
+    assert_int_equal(blob.len, s->snap[i].len);
+    if (blob.len)
+        assert_memory_equal(blob.data, s->snap[i].data, blob.len);
+    buf_free(&blob);
 }
 
 static void check_apply(struct sim *s, int i, uint64_t seed)
@@ -237,9 +257,15 @@ static void restart(struct sim *s, int i, uint64_t seed)
 {
     raft_core_free(s->c[i]);
     s->c[i] = make_core(s, i);
-    if (raft_core_restore(s->c[i], s->state[i].data, s->state[i].len,
-                          s->snap[i].data, s->snap[i].len) != 0)
+    /* Restart from what the incremental store holds. */
+    struct buf st = BUF_INIT;
+    persister_read_state(s->ps[i], &st);
+    if (raft_core_restore(s->c[i], st.data, st.len, s->snap[i].data,
+                          s->snap[i].len) != 0)
         die(s, "restore failed", seed);
+    buf_free(&st);
+    raft_store_close(&s->store[i]);
+    assert_int_equal(raft_store_open(&s->store[i], s->ps[i], s->c[i]), 0);
     s->inc[i]++;
     s->alive[i] = true;
     /* The service restores its snapshot. */
@@ -294,6 +320,8 @@ static void run_seed(uint64_t seed, int n, bool snapshots)
         s->leader_of[t] = -1;
     for (int i = 0; i < n; i++) {
         s->c[i] = make_core(s, i);
+        s->ps[i] = persister_new_mem();
+        assert_int_equal(raft_store_open(&s->store[i], s->ps[i], s->c[i]), 0);
         s->alive[i] = true;
         for (int j = 0; j < n; j++)
             s->link[i][j] = true;
@@ -402,6 +430,8 @@ static void run_seed(uint64_t seed, int n, bool snapshots)
         raft_msg_free(s->fl[k].req);
     for (int i = 0; i < n; i++) {
         raft_core_free(s->c[i]);
+        raft_store_close(&s->store[i]);
+        persister_free(s->ps[i]);
         buf_free(&s->state[i]);
         buf_free(&s->snap[i]);
     }
