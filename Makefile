@@ -21,7 +21,7 @@ endif
 BUILDDIR ?= build
 BUILD := $(BUILDDIR)/$(VARIANT)
 
-# --- dependencies (Debian: libmsgpack-dev libcmocka-dev) -------------------
+# --- dependencies (Debian: libmsgpack-dev libcmocka-dev libsodium-dev) ------
 DEPS_OK := $(shell test-scripts/deps.sh check >/dev/null 2>&1 && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
@@ -32,6 +32,8 @@ MSGPACK_CFLAGS := $(shell pkg-config --cflags msgpack 2>/dev/null)
 MSGPACK_LIBS := $(shell pkg-config --libs msgpack 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null)
 
 # --- flags -----------------------------------------------------------------
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,9 +41,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 OPT_release := -O2
 OPT_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT_tsan := -O1 -fsanitize=thread -fno-omit-frame-pointer
-CFLAGS := -std=c11 -D_GNU_SOURCE -g -pthread -I. $(OPT_$(VARIANT)) $(WARN) $(MSGPACK_CFLAGS) $(CMOCKA_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS := -std=c11 -D_GNU_SOURCE -g -pthread -I. $(OPT_$(VARIANT)) $(WARN) $(MSGPACK_CFLAGS) $(SODIUM_CFLAGS) $(CMOCKA_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(OPT_$(VARIANT)) $(EXTRA_LDFLAGS)
-LDLIBS := $(MSGPACK_LIBS) -ldl -lm
+LDLIBS := $(MSGPACK_LIBS) $(SODIUM_LIBS) -ldl -lm
 
 # --- module macros -----------------------------------------------------------
 # $(call objs,SRCS): object paths for sources.
