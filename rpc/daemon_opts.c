@@ -80,9 +80,9 @@ void rpc_daemon_opts_usage(FILE *f)
             "                       this long after its first byte (default 60; 0 off)\n"
             "  --max-buffered MIB   server-wide bound on buffered request bytes\n"
             "                       (default 256; 0 off)\n"
-            "  --max-inflight N     requests running per connection (default 32)\n"
+            "  --max-inflight N     requests running per connection (default 8)\n"
             "  --max-handlers N     requests running in all, i.e. handler threads\n"
-            "                       (default 48)\n"
+            "                       (default 32)\n"
             "  --max-conns N        open connections (default 1024, and at most the\n"
             "                       open file limit minus 64)\n"
             "  --help, --version\n");

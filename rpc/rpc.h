@@ -168,7 +168,8 @@ struct rpc_admission {
     unsigned max_handlers;
 };
 /* The values the daemons use: idle 300 s, read 60 s, 256 MiB buffered,
- * 32 requests per connection, 48 handlers in all. */
+ * 8 requests per connection, 32 handlers in all (a burst of blocking
+ * requests must not starve Raft of the CPU and its locks). */
 void rpc_admission_daemon_defaults(struct rpc_admission *a);
 void rpc_server_set_admission(struct rpc_server *s,
                               const struct rpc_admission *a);

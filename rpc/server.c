@@ -112,8 +112,8 @@ void rpc_admission_daemon_defaults(struct rpc_admission *a)
     a->idle_ms = 300000;
     a->read_ms = 60000;
     a->max_buffered = 256u << 20;
-    a->max_inflight = 32;
-    a->max_handlers = 48;
+    a->max_inflight = 8;
+    a->max_handlers = 32;
 }
 
 void rpc_server_set_admission(struct rpc_server *s,
