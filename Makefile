@@ -22,10 +22,19 @@ BUILDDIR ?= build
 BUILD := $(BUILDDIR)/$(VARIANT)
 
 # --- dependencies (Debian: libmsgpack-dev libcmocka-dev libsodium-dev) ------
+# A fresh machine sets itself up: as root the missing packages are
+# installed on the spot; otherwise make stops with the one command to run.
 DEPS_OK := $(shell test-scripts/deps.sh check >/dev/null 2>&1 && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
-$(error missing build dependencies; run 'make deps' (or: apt-get install -y $(shell test-scripts/deps.sh packages)))
+ifeq ($(shell id -u),0)
+$(info missing build dependencies: installing them (test-scripts/deps.sh install) ...)
+DEPS_LOG := $(shell test-scripts/deps.sh install >&2; echo done)
+DEPS_OK := $(shell test-scripts/deps.sh check >/dev/null 2>&1 && echo yes)
+endif
+ifneq ($(DEPS_OK),yes)
+$(error missing build dependencies; as root run: apt-get update && apt-get install -y $(shell test-scripts/deps.sh packages))
+endif
 endif
 endif
 MSGPACK_CFLAGS := $(shell pkg-config --cflags msgpack 2>/dev/null)

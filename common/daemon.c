@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/version.h"
 
 int daemon_split_list(const char *s, char **out, int max)
 {
@@ -160,6 +161,19 @@ int daemon_wait_signal(const sigset_t *set)
     while (sigwait(set, &sig) != 0)
         ;
     return sig;
+}
+
+int daemon_help_or_version(int argc, char **argv, const char *prog)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", prog, LAB_VERSION);
+            exit(0);
+        }
+        if (strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
 }
 
 void daemon_default_log(void)

@@ -49,6 +49,11 @@ void daemon_block_signals(sigset_t *set);
 /* Wait for one of the blocked signals; returns its number. */
 int daemon_wait_signal(const sigset_t *set);
 
+/* For programs with short options only: --version anywhere before "--"
+ * prints "<prog> <version>" and exits 0; returns 1 if --help is there
+ * (the caller prints its usage to stdout and exits 0), else 0. */
+int daemon_help_or_version(int argc, char **argv, const char *prog);
+
 /* Quiet logging unless the user asked for it (LABLOG set): a daemon
  * should print only its own start and stop lines by default. */
 void daemon_default_log(void);

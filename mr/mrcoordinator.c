@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "mr/mr.h"
@@ -27,10 +28,12 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    fprintf(stderr, "Usage: mrcoordinator inputfiles...\n");
-    fprintf(stderr,
+    FILE *f = rc ? stderr : stdout;
+    fprintf(f, "Usage: mrcoordinator inputfiles...\n");
+    fprintf(f,
             "options:\n"
             "  -a ADDR   listen address: host:port (port 0 = any free port)\n"
             "            or unix:PATH; default $" MR_ADDR_ENV " or "
@@ -43,7 +46,7 @@ static void usage(void)
             "  -l SEC    linger after the job is done (default 1)\n"
             "  -v        print progress to stderr\n",
             MR_DEFAULT_NREDUCE, MR_DEFAULT_TASK_TIMEOUT_MS / 1000);
-    exit(1);
+    exit(rc);
 }
 
 static double parse_secs(const char *s)
@@ -52,7 +55,7 @@ static double parse_secs(const char *s)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || v < 0 || v > 1e6)
-        usage();
+        usage(1);
     return v;
 }
 
@@ -120,6 +123,8 @@ static int write_addr_file(const char *path, const char *addr)
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrcoordinator"))
+        usage(0);
     const char *addr = getenv(MR_ADDR_ENV);
     const char *addr_file = NULL;
     struct mr_coord_opts o = {0};
@@ -134,7 +139,7 @@ int main(int argc, char **argv)
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || n < 1 || n > 100000)
-                usage();
+                usage(1);
             o.nreduce = (int)n;
             break;
         }
@@ -142,17 +147,17 @@ int main(int argc, char **argv)
             double s = parse_secs(optarg);
             o.task_timeout_ms = (uint64_t)(s * 1000);
             if (!o.task_timeout_ms)
-                usage();
+                usage(1);
             break;
         }
         case 'l': linger = parse_secs(optarg); break;
         case 'v': verbose = true; break;
-        default: usage();
+        default: usage(1);
         }
     }
     int nfiles = argc - optind;
     if (nfiles < 1)
-        usage();
+        usage(1);
     if (!addr || !*addr)
         addr = MR_DEFAULT_ADDR;
     log_init();
@@ -180,7 +185,7 @@ int main(int argc, char **argv)
     struct mr_coord *c =
         mr_coord_new((const char *const *)argv + optind, nfiles, &o);
     if (!c)
-        usage();
+        usage(1);
     int rc = mr_coord_listen(c, addr);
     if (rc == ERR_EXISTS) {
         fprintf(stderr, "mrcoordinator: another coordinator is already "

@@ -7,14 +7,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "mr/mr.h"
 #include "mr/mr_internal.h"
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    fprintf(stderr, "Usage: mrworker xxx.so\n");
-    fprintf(stderr,
+    FILE *f = rc ? stderr : stdout;
+    fprintf(f, "Usage: mrworker xxx.so\n");
+    fprintf(f,
             "options:\n"
             "  -a ADDR   coordinator address (default $" MR_ADDR_ENV " or "
             MR_DEFAULT_ADDR ")\n"
@@ -24,11 +27,13 @@ static void usage(void)
             "SEC seconds\n"
             "            (default 3)\n"
             "  -v        at exit, print the tasks done and the peak RSS\n");
-    exit(1);
+    exit(rc);
 }
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrworker"))
+        usage(0);
     struct mr_worker_opts o = {0};
     struct mr_worker_stats stats = {0, 0};
     bool verbose = false;
@@ -43,16 +48,16 @@ int main(int argc, char **argv)
             errno = 0;
             double s = strtod(optarg, &end);
             if (errno || *end || s <= 0 || s > 1e6)
-                usage();
+                usage(1);
             o.gone_ms = (uint64_t)(s * 1000);
             break;
         }
         case 'v': verbose = true; o.stats = &stats; break;
-        default: usage();
+        default: usage(1);
         }
     }
     if (argc - optind != 1)
-        usage();
+        usage(1);
     if ((!o.addr || !*o.addr) && !o.addr_file)
         o.addr = MR_DEFAULT_ADDR;
     log_init();

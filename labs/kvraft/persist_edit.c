@@ -10,12 +10,13 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/persister.h"
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+    if (daemon_help_or_version(argc, argv, "persist-edit")) {
         printf("usage: persist-edit DIR snapshot FILE\n");
         return 0;
     }
