@@ -76,16 +76,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
-        default: {
-            int r = rpc_daemon_opt(&dopts, opt, optarg, "kvserver");
-            if (r == 2)
-                return 0;
-            if (r <= 0) {
-                if (r == 0)
-                    usage(stderr);
+        default:
+            if (!rpc_daemon_opt(&dopts, opt, optarg, "kvserver")) {
+                usage(stderr);
                 return 2;
             }
-        }
         }
     }
     if (optind != argc || me < 0 || !peers_arg || !dir) {

@@ -2,6 +2,7 @@
 #include "rpc/daemon_opts.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/daemon.h"
@@ -15,55 +16,52 @@ void rpc_daemon_opts_init(struct rpc_daemon_opts *o)
     o->max_conns = 1024;
 }
 
-static int num(const char *arg, long long hi, long long *v, const char *prog,
-               const char *what)
+/* A number in [0, hi], or exit(2) with a message. */
+static void num(const char *arg, long long hi, long long *v,
+                const char *prog, const char *what)
 {
     if (daemon_parse_ll(arg, 0, hi, v))
-        return 1;
+        return;
     fprintf(stderr, "%s: bad %s '%s' (0..%lld)\n", prog, what, arg, hi);
-    return -1;
+    exit(2);
 }
 
-int rpc_daemon_opt(struct rpc_daemon_opts *o, int opt, const char *arg,
-                   const char *prog)
+bool rpc_daemon_opt(struct rpc_daemon_opts *o, int opt, const char *arg,
+                    const char *prog)
 {
     long long v = 0;
     switch (opt) {
-    case RPC_OPT_CLUSTER_KEY: o->cluster_key = arg; return 1;
-    case RPC_OPT_KEYED_CLIENTS: o->keyed_clients = true; return 1;
-    case RPC_OPT_VERSION: printf("%s %s\n", prog, LAB_VERSION); return 2;
+    case RPC_OPT_CLUSTER_KEY: o->cluster_key = arg; return true;
+    case RPC_OPT_KEYED_CLIENTS: o->keyed_clients = true; return true;
+    case RPC_OPT_VERSION:
+        printf("%s %s\n", prog, LAB_VERSION);
+        exit(0);
     case RPC_OPT_IDLE_TIMEOUT:
-        if (num(arg, 1LL << 31, &v, prog, "--idle-timeout") < 0)
-            return -1;
+        num(arg, 1LL << 31, &v, prog, "--idle-timeout");
         o->adm.idle_ms = (uint64_t)v * 1000;
-        return 1;
+        return true;
     case RPC_OPT_READ_TIMEOUT:
-        if (num(arg, 1LL << 31, &v, prog, "--read-timeout") < 0)
-            return -1;
+        num(arg, 1LL << 31, &v, prog, "--read-timeout");
         o->adm.read_ms = (uint64_t)v * 1000;
-        return 1;
+        return true;
     case RPC_OPT_MAX_BUFFERED:
-        if (num(arg, 1LL << 20, &v, prog, "--max-buffered") < 0)
-            return -1;
+        num(arg, 1LL << 20, &v, prog, "--max-buffered");
         o->adm.max_buffered = (uint64_t)v << 20;
-        return 1;
+        return true;
     case RPC_OPT_MAX_INFLIGHT:
-        if (num(arg, 1 << 20, &v, prog, "--max-inflight") < 0)
-            return -1;
+        num(arg, 1 << 20, &v, prog, "--max-inflight");
         o->adm.max_inflight = (unsigned)v;
-        return 1;
+        return true;
     case RPC_OPT_MAX_HANDLERS:
-        if (num(arg, 1 << 20, &v, prog, "--max-handlers") < 0)
-            return -1;
+        num(arg, 1 << 20, &v, prog, "--max-handlers");
         o->adm.max_handlers = (unsigned)v;
-        return 1;
+        return true;
     case RPC_OPT_MAX_CONNS:
-        if (num(arg, 1 << 24, &v, prog, "--max-conns") < 0 || v == 0)
-            return -1;
+        num(arg, 1 << 24, &v, prog, "--max-conns");
         o->max_conns = (size_t)v;
-        return 1;
+        return true;
     default:
-        return 0;
+        return false;
     }
 }
 

@@ -36,6 +36,12 @@ enum {
     {"version", no_argument, NULL, RPC_OPT_VERSION},                          \
     {"help", no_argument, NULL, 'h'}
 
+/* The CLIs' long options (--cluster-key FILE, --version, --help). */
+#define RPC_CLIENT_LONGOPTS                                                   \
+    {"cluster-key", required_argument, NULL, RPC_OPT_CLUSTER_KEY},            \
+    {"version", no_argument, NULL, RPC_OPT_VERSION},                          \
+    {"help", no_argument, NULL, 'h'}
+
 struct rpc_daemon_opts {
     struct rpc_admission adm;
     size_t max_conns;
@@ -45,10 +51,11 @@ struct rpc_daemon_opts {
 
 /* Daemon defaults (rpc_admission_daemon_defaults, 1024 connections). */
 void rpc_daemon_opts_init(struct rpc_daemon_opts *o);
-/* Handle one getopt_long result. 1: handled; 0: not one of ours; -1: a
- * bad value (message printed, exit 2); 2: --version printed (exit 0). */
-int rpc_daemon_opt(struct rpc_daemon_opts *o, int opt, const char *arg,
-                   const char *prog);
+/* Handle one getopt_long result: true if it was one of ours. --version
+ * prints "<prog> <version>" and exits 0; a bad value prints why and exits
+ * 2 (main() only, so exiting is the caller's own behaviour). */
+bool rpc_daemon_opt(struct rpc_daemon_opts *o, int opt, const char *arg,
+                    const char *prog);
 /* The options' --help lines. */
 void rpc_daemon_opts_usage(FILE *f);
 /* Apply to srv (before listen): admission, cap and, with a key, the

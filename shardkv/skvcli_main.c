@@ -271,11 +271,7 @@ int main(int argc, char **argv)
     const char *ctrl_arg = NULL;
     long long client = 0, timeout_ms = 30000;
     const char *key_file = NULL;
-    static const struct option longopts[] = {
-        {"cluster-key", required_argument, NULL, RPC_OPT_CLUSTER_KEY},
-        {"version", no_argument, NULL, RPC_OPT_VERSION},
-        {"help", no_argument, NULL, 'h'},
-        {0}};
+    static const struct option longopts[] = {RPC_CLIENT_LONGOPTS, {0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "+C:c:t:h", longopts, NULL)) !=
            -1) {
