@@ -21,17 +21,28 @@ endif
 BUILDDIR ?= build
 BUILD := $(BUILDDIR)/$(VARIANT)
 
-# --- dependencies (Debian: libmsgpack-dev libcmocka-dev) -------------------
+# --- dependencies (Debian: libmsgpack-dev libcmocka-dev libsodium-dev) ------
+# A fresh machine sets itself up: as root the missing packages are
+# installed on the spot; otherwise make stops with the one command to run.
 DEPS_OK := $(shell test-scripts/deps.sh check >/dev/null 2>&1 && echo yes)
 ifneq ($(DEPS_OK),yes)
 ifeq ($(filter deps clean distclean,$(MAKECMDGOALS)),)
-$(error missing build dependencies; run 'make deps' (or: apt-get install -y $(shell test-scripts/deps.sh packages)))
+ifeq ($(shell id -u),0)
+$(info missing build dependencies: installing them (test-scripts/deps.sh install) ...)
+DEPS_LOG := $(shell test-scripts/deps.sh install >&2; echo done)
+DEPS_OK := $(shell test-scripts/deps.sh check >/dev/null 2>&1 && echo yes)
+endif
+ifneq ($(DEPS_OK),yes)
+$(error missing build dependencies; as root run: apt-get update && apt-get install -y $(shell test-scripts/deps.sh packages))
+endif
 endif
 endif
 MSGPACK_CFLAGS := $(shell pkg-config --cflags msgpack 2>/dev/null)
 MSGPACK_LIBS := $(shell pkg-config --libs msgpack 2>/dev/null)
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+SODIUM_LIBS := $(shell pkg-config --libs libsodium 2>/dev/null)
 
 # --- flags -----------------------------------------------------------------
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,9 +50,9 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 OPT_release := -O2
 OPT_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT_tsan := -O1 -fsanitize=thread -fno-omit-frame-pointer
-CFLAGS := -std=c11 -D_GNU_SOURCE -g -pthread -I. $(OPT_$(VARIANT)) $(WARN) $(MSGPACK_CFLAGS) $(CMOCKA_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS := -std=c11 -D_GNU_SOURCE -g -pthread -I. $(OPT_$(VARIANT)) $(WARN) $(MSGPACK_CFLAGS) $(SODIUM_CFLAGS) $(CMOCKA_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := -pthread $(OPT_$(VARIANT)) $(EXTRA_LDFLAGS)
-LDLIBS := $(MSGPACK_LIBS) -ldl -lm
+LDLIBS := $(MSGPACK_LIBS) $(SODIUM_LIBS) -ldl -lm
 
 # --- module macros -----------------------------------------------------------
 # $(call objs,SRCS): object paths for sources.

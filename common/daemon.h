@@ -24,9 +24,23 @@ void daemon_free_list(char **list, int n);
 bool daemon_parse_ll(const char *s, long long lo, long long hi,
                      long long *out);
 
-/* Create dir if missing (one level) and open its file-backed persister.
- * Returns owned, or NULL with a message on stderr prefixed by prog. */
+/* Create dir if missing (one level), lock it (daemon_lock_data_dir) and
+ * open its file-backed persister. Returns owned, or NULL with a message
+ * on stderr prefixed by prog (the file and the errno text). */
 struct persister *daemon_open_data_dir(const char *prog, const char *dir);
+/* Take the exclusive lock dir/LOCK (flock; it holds our pid) for the rest
+ * of the process's life (one directory per process: locking another
+ * releases the first). 0, or -1 with a message: in use by another
+ * process (naming its pid), or why the lock file cannot be used. */
+int daemon_lock_data_dir(const char *prog, const char *dir);
+/* The data directory this process locked, for messages about its files;
+ * NULL in tests and tools. */
+const char *daemon_data_dir(void);
+
+/* Raise the soft open-file limit to the hard limit (a daemon's
+ * connections must not starve its own files; the RPC server's connection
+ * cap then leaves a reserve below it). */
+void daemon_raise_fd_limit(void);
 
 /* Block SIGTERM and SIGINT in the calling thread and in every thread it
  * starts afterwards (call it before starting any), and ignore SIGPIPE (a
@@ -34,6 +48,11 @@ struct persister *daemon_open_data_dir(const char *prog, const char *dir);
 void daemon_block_signals(sigset_t *set);
 /* Wait for one of the blocked signals; returns its number. */
 int daemon_wait_signal(const sigset_t *set);
+
+/* For programs with short options only: --version anywhere before "--"
+ * prints "<prog> <version>" and exits 0; returns 1 if --help is there
+ * (the caller prints its usage to stdout and exits 0), else 0. */
+int daemon_help_or_version(int argc, char **argv, const char *prog);
 
 /* Quiet logging unless the user asked for it (LABLOG set): a daemon
  * should print only its own start and stop lines by default. */

@@ -30,7 +30,8 @@
     X(ERR_NO_KEY, -17, "ErrNoKey", "no such key")                             \
     X(ERR_WRONG_GROUP, -18, "ErrWrongGroup", "shard not served by this group")\
     X(ERR_NOT_READY, -19, "ErrNotReady", "shard not ready yet")               \
-    X(ERR_CORRUPT, -20, "ECORRUPT", "corrupt data")
+    X(ERR_CORRUPT, -20, "ECORRUPT", "corrupt data")                          \
+    X(ERR_AUTH, -21, "EAUTH", "not authenticated")
 
 enum err {
 #define ERR_ENUM_(code, value, name, msg) code = value,

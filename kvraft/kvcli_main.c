@@ -11,12 +11,16 @@
  * `get` prints the value and a newline.
  *
  * `batch` reads one operation per line from stdin ("get K", "put K V",
- * "append K V"; K and V without whitespace) and runs them in order with one
- * clerk, printing a history record per operation on stdout:
+ * "append K V"; K and V bare words or "quoted" with C escapes, see
+ * common/batch.h), refuses the whole input if any line does not parse
+ * (before sending anything), and runs them in order with one clerk,
+ * printing a history record per operation on stdout:
  *   <client>\t<op>\t<key>\t<value>\t<output>\t<call_ns>\t<return_ns>\t<status>
  * op is get|put|append; times are CLOCK_MONOTONIC nanoseconds (comparable
  * between processes on one machine); status is ok, or timeout when the
- * outcome is unknown (return_ns is then -1). A linearizability checker can
+ * outcome is unknown (return_ns is then -1). Tabs, newlines and
+ * backslashes in key, value and output are written as \t \n \\ (plain
+ * values appear as they are). A linearizability checker can
  * read these records (test-scripts/test-kv-daemons.sh does).
  *
  * `status` asks every server for its KVServer.Status and prints one line
@@ -31,11 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/batch.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/daemon.h"
 #include "common/err.h"
 #include "kvraft/kvraft.h"
+#include "common/version.h"
+#include "rpc/daemon_opts.h"
 #include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 
@@ -52,13 +59,20 @@ static void usage(FILE *f)
             "  append KEY VALUE  append VALUE to KEY\n"
             "  batch             run 'get K' / 'put K V' / 'append K V' lines "
             "from stdin,\n"
-            "                    printing a timestamped history record per op\n"
+            "                    printing a timestamped history record per op;\n"
+            "                    K and V are bare words or \"quoted\" with the\n"
+            "                    escapes \\\\ \\\" \\n \\r \\t \\xHH (any byte but NUL);\n"
+            "                    the whole input is checked before anything is "
+            "sent\n"
             "  status            show each server's role, term and progress\n"
             "options:\n"
             "  -s ADDRS       comma-separated host:port of the servers\n"
             "  -c CLIENTID    client id, decimal (default: random)\n"
             "  -t TIMEOUT_MS  give up an operation after this long "
-            "(default 30000; 0 = never)\n");
+            "(default 30000; 0 = never)\n"
+            "  --cluster-key FILE  prove this key to the servers (servers run\n"
+            "                 with --keyed-clients require it)\n"
+            "  -h, --help, --version\n");
 }
 
 /* One operation, with its history record in batch mode. */
@@ -78,9 +92,14 @@ static int run_one(struct kv_clerk *ck, const char *op, const char *key,
     }
     uint64_t ret = clock_now_ns();
     if (record) {
-        printf("%" PRIu64 "\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRId64 "\t%s\n",
-               kv_clerk_id(ck), op, key, val ? val : "",
-               out ? out : "", call, rc == 0 ? (int64_t)ret : (int64_t)-1,
+        printf("%" PRIu64 "\t%s\t", kv_clerk_id(ck), op);
+        batch_put_field(stdout, key);
+        putchar('\t');
+        batch_put_field(stdout, val ? val : "");
+        putchar('\t');
+        batch_put_field(stdout, out ? out : "");
+        printf("\t%" PRIu64 "\t%" PRId64 "\t%s\n", call,
+               rc == 0 ? (int64_t)ret : (int64_t)-1,
                rc == 0 ? "ok" : "timeout");
         fflush(stdout);
     } else if (rc == 0 && out) {
@@ -139,28 +158,12 @@ static int status(struct rpc_end **ends, char **addrs, int n)
     return down ? 1 : 0;
 }
 
-static int batch(struct kv_clerk *ck)
+static int batch(struct kv_clerk *ck, const struct batch *b)
 {
-    char line[8192];
     int failures = 0;
-    while (fgets(line, sizeof line, stdin)) {
-        char *save = NULL;
-        char *op = strtok_r(line, " \t\r\n", &save);
-        if (!op)
-            continue;
-        char *key = strtok_r(NULL, " \t\r\n", &save);
-        char *val = strtok_r(NULL, " \t\r\n", &save);
-        bool is_get = strcmp(op, "get") == 0;
-        bool is_pa = strcmp(op, "put") == 0 || strcmp(op, "append") == 0;
-        if (!key || (!is_get && !is_pa) || (is_pa && !val) ||
-            (is_get && val)) {
-            fprintf(stderr, "kvcli: bad batch line (want 'get K', 'put K V' "
-                            "or 'append K V')\n");
-            return 2;
-        }
-        if (run_one(ck, op, key, is_get ? NULL : val, true) != 0)
+    for (size_t i = 0; i < b->n; i++)
+        if (run_one(ck, b->ops[i].op, b->ops[i].key, b->ops[i].val, true))
             failures++;
-    }
     return failures ? 1 : 0;
 }
 
@@ -169,8 +172,11 @@ int main(int argc, char **argv)
     const char *servers_arg = NULL;
     uint64_t client = 0;
     long long timeout_ms = 30000;
+    const char *key_file = NULL;
+    static const struct option longopts[] = {RPC_CLIENT_LONGOPTS, {0}};
     int opt;
-    while ((opt = getopt(argc, argv, "+s:c:t:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "+s:c:t:h", longopts, NULL)) !=
+           -1) {
         long long v;
         switch (opt) {
         case 's': servers_arg = optarg; break;
@@ -188,6 +194,8 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
+        case RPC_OPT_CLUSTER_KEY: key_file = optarg; break;
+        case RPC_OPT_VERSION: printf("kvcli %s\n", LAB_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
@@ -214,6 +222,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* Parse all of the batch first: a bad line sends nothing. */
+    struct batch ops = {0};
+    if (strcmp(cmd, "batch") == 0 && batch_read(stdin, "kvcli", &ops) < 0)
+        return 2;
+    if (key_file && rpc_client_key_from_file(key_file, "kvcli") < 0) {
+        batch_free(&ops);
+        return 2;
+    }
     /* A server answers within ~1 s (its own wait bound); a longer silence
      * means a dead or partitioned machine: try the next. */
     struct rpc_end_pool *pool = rpc_end_pool_new(3000);
@@ -222,6 +238,7 @@ int main(int argc, char **argv)
                               -1);
     if (n < 0) {
         rpc_end_pool_free(pool);
+        batch_free(&ops);
         return 2;
     }
     char *addrs[MAX_SERVERS]; /* the same list: parsed once already */
@@ -232,13 +249,14 @@ int main(int argc, char **argv)
     kv_clerk_set_op_timeout(ck, (uint64_t)timeout_ms);
     int rc;
     if (strcmp(cmd, "batch") == 0)
-        rc = batch(ck);
+        rc = batch(ck, &ops);
     else if (strcmp(cmd, "status") == 0)
         rc = status(ends, addrs, n);
     else
         rc = run_one(ck, cmd, args[1], nargs == 3 ? args[2] : NULL, false)
                  ? 1
                  : 0;
+    batch_free(&ops);
     kv_clerk_free(ck);
     rpc_end_pool_shutdown(pool);
     rpc_end_pool_free(pool);

@@ -2,6 +2,7 @@
  * Raft-replicated KV cluster, persisting to a data directory.
  *
  *   kvserver -i INDEX -p ADDR0,ADDR1,... -d DIR [-l LISTEN] [-m MAXRAFTSTATE]
+ *            [--cluster-key FILE] [admission options: rpc/daemon_opts.h]
  *
  * INDEX is this server's position in the peer list; it listens on LISTEN
  * (default: its own entry in the peer list) and hosts the KVServer and Raft
@@ -10,7 +11,11 @@
  * many concurrent writes) before anything that depends on it is sent; a
  * snapshot is written atomically (temp file, fsync, rename). SIGTERM or
  * SIGINT shut it down cleanly. Malformed requests cost only their
- * connection (the RPC layer bounds and validates all input). */
+ * connection (the RPC layer bounds and validates all input); admission
+ * control bounds idle and slow connections, buffered bytes and handler
+ * threads; with a cluster key only peers that prove it reach Raft. The
+ * data directory is locked (a second daemon on it refuses to start) and
+ * only touched once the listening port is bound. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include "common/err.h"
 #include "common/persister.h"
 #include "kvraft/kvraft.h"
+#include "rpc/daemon_opts.h"
 #include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 #include "rpc/serve.h"
@@ -38,6 +44,9 @@ static void usage(FILE *f)
             "  -l LISTEN        listen address (default: the peer list's entry)\n"
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many bytes\n"
             "                   (default 262144; -1 disables snapshots)\n"
+            "  -h, --help       this text\n");
+    rpc_daemon_opts_usage(f);
+    fprintf(f,
             "environment: LABLOG=debug[:KV,RSM,LEAD,...] for debug logs\n"
             "             (topics: common/log.h)\n");
 }
@@ -46,8 +55,12 @@ int main(int argc, char **argv)
 {
     long long me = -1, maxraftstate = 262144;
     const char *peers_arg = NULL, *dir = NULL, *listen_addr = NULL;
+    struct rpc_daemon_opts dopts;
+    rpc_daemon_opts_init(&dopts);
+    static const struct option longopts[] = {RPC_DAEMON_LONGOPTS, {0}};
     int opt;
-    while ((opt = getopt(argc, argv, "i:p:d:l:m:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "i:p:d:l:m:h", longopts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'i':
             if (!daemon_parse_ll(optarg, 0, MAX_PEERS - 1, &me)) {
@@ -65,7 +78,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!rpc_daemon_opt(&dopts, opt, optarg, "kvserver")) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     if (optind != argc || me < 0 || !peers_arg || !dir) {
@@ -83,11 +100,19 @@ int main(int argc, char **argv)
     int n = rpc_end_pool_peers(pool, "kvserver", peers_arg, (int)me, ends,
                                MAX_PEERS, &self);
     struct persister *ps = NULL;
+    struct rpc_server *srv = rpc_server_new();
+    static const char *const protect[] = {"Raft", NULL};
+    /* Port first, then the directory: nothing is created or locked by a
+     * daemon that cannot serve. */
     if (n > 0) {
         daemon_default_log();
-        ps = daemon_open_data_dir("kvserver", dir);
+        if (rpc_daemon_opts_apply(&dopts, srv, "kvserver", protect) == 0 &&
+            rpc_serve_bind(srv, listen_addr ? listen_addr : self,
+                           "kvserver") == 0)
+            ps = daemon_open_data_dir("kvserver", dir);
     }
     if (!ps) {
+        rpc_server_close(srv);
         rpc_end_pool_free(pool);
         free(self);
         return n > 0 ? 1 : 2;
@@ -97,7 +122,6 @@ int main(int argc, char **argv)
     sigset_t sigs;
     daemon_block_signals(&sigs);
 
-    struct rpc_server *srv = rpc_server_new();
     struct kv_server *kv = kv_server_start(ends, n, (int)me, ps,
                                            maxraftstate);
     int rc = kv_server_register(kv, srv);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/rand.h"
 #include "mr/mr_internal.h"
@@ -282,14 +283,16 @@ static int mkdir_p(const char *dir)
     return rc;
 }
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    fprintf(stderr,
+    FILE *f = rc ? stderr : stdout;
+    fprintf(f,
             "Usage: mrgentext [-s seed] [-n files] [-m min_kb] [-M max_kb] "
             "[-T total_mb] [-o dir] [-p prefix]\n"
             "  defaults: seed 5840, 8 files of 100-600 KB, current "
             "directory\n");
-    exit(1);
+    exit(rc);
 }
 
 static unsigned long num(const char *s, unsigned long max)
@@ -298,12 +301,14 @@ static unsigned long num(const char *s, unsigned long max)
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (errno || end == s || *end || v > max)
-        usage();
+        usage(1);
     return v;
 }
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrgentext"))
+        usage(0);
     uint64_t seed = 5840;
     unsigned long nfiles = 8, min_kb = 100, max_kb = 600, total_mb = 0;
     const char *dir = ".", *prefix = "pg-text";
@@ -319,11 +324,11 @@ int main(int argc, char **argv)
         case 'o': dir = optarg; break;
         case 'p': prefix = optarg; break;
         case 'q': quiet = true; break;
-        default: usage();
+        default: usage(1);
         }
     }
     if (optind != argc || nfiles < 1 || min_kb > max_kb)
-        usage();
+        usage(1);
     if (mkdir_p(dir) < 0) {
         fprintf(stderr, "mrgentext: cannot create %s: %s\n", dir,
                 strerror(errno));

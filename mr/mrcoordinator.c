@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "mr/dist.h"
@@ -62,9 +63,10 @@ static void usage_to(FILE *out, int status)
     exit(status);
 }
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    usage_to(stderr, 1);
+    usage_to(rc ? stderr : stdout, rc);
 }
 
 static double parse_secs(const char *s)
@@ -73,7 +75,7 @@ static double parse_secs(const char *s)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || v < 0 || v > 1e6)
-        usage();
+        usage(1);
     return v;
 }
 
@@ -229,6 +231,8 @@ static int run_dist(const char *const *files, int nfiles,
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrcoordinator"))
+        usage(0);
     const char *addr = getenv(MR_ADDR_ENV);
     const char *addr_file = NULL;
     struct mr_coord_opts o = {0};
@@ -237,8 +241,6 @@ int main(int argc, char **argv)
     double linger = 1.0;
     bool verbose = false;
     int opt;
-    if (argc == 2 && strcmp(argv[1], "--help") == 0)
-        usage_to(stdout, 0);
     while ((opt = getopt(argc, argv, "+a:f:r:t:l:vhDs:b:L:")) != -1) {
         switch (opt) {
         case 'h': usage_to(stdout, 0); break;
@@ -247,14 +249,14 @@ int main(int argc, char **argv)
             double mb = parse_secs(optarg);
             d.split_bytes = (uint64_t)(mb * 1048576);
             if (!d.split_bytes)
-                usage();
+                usage(1);
             dist_flags = true;
             break;
         }
         case 'b': {
             double f = parse_secs(optarg);
             if (f > 1)
-                usage();
+                usage(1);
             d.backup_frac = f;
             dist_flags = true;
             break;
@@ -262,7 +264,7 @@ int main(int argc, char **argv)
         case 'L':
             d.lease_ms = (uint64_t)(parse_secs(optarg) * 1000);
             if (!d.lease_ms)
-                usage();
+                usage(1);
             dist_flags = true;
             break;
         case 'a': addr = optarg; break;
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
             char *end;
             long n = strtol(optarg, &end, 10);
             if (*end || n < 1 || n > 100000)
-                usage();
+                usage(1);
             o.nreduce = (int)n;
             break;
         }
@@ -279,17 +281,17 @@ int main(int argc, char **argv)
             double s = parse_secs(optarg);
             o.task_timeout_ms = (uint64_t)(s * 1000);
             if (!o.task_timeout_ms)
-                usage();
+                usage(1);
             break;
         }
         case 'l': linger = parse_secs(optarg); break;
         case 'v': verbose = true; break;
-        default: usage();
+        default: usage(1);
         }
     }
     int nfiles = argc - optind;
     if (nfiles < 1 || (dist_flags && !dist))
-        usage();
+        usage(1);
     if (!addr || !*addr)
         addr = MR_DEFAULT_ADDR;
     log_init();
@@ -322,7 +324,7 @@ int main(int argc, char **argv)
     struct mr_coord *c =
         mr_coord_new((const char *const *)argv + optind, nfiles, &o);
     if (!c)
-        usage();
+        usage(1);
     int rc = mr_coord_listen(c, addr);
     if (rc == ERR_EXISTS) {
         fprintf(stderr, "mrcoordinator: another coordinator is already "

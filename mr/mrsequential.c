@@ -5,29 +5,34 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/daemon.h"
 #include "mr/mr.h"
 #include "mr/mr_internal.h"
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    fprintf(stderr, "Usage: mrsequential xxx.so inputfiles...\n");
-    fprintf(stderr, "options:\n"
+    FILE *f = rc ? stderr : stdout;
+    fprintf(f, "Usage: mrsequential xxx.so inputfiles...\n");
+    fprintf(f, "options:\n"
                     "  -o FILE   output file (default mr-out-0)\n");
-    exit(1);
+    exit(rc);
 }
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrsequential"))
+        usage(0);
     const char *out = "mr-out-0";
     int opt;
     while ((opt = getopt(argc, argv, "+o:h")) != -1) {
         switch (opt) {
         case 'o': out = optarg; break;
-        default: usage();
+        default: usage(1);
         }
     }
     if (argc - optind < 2)
-        usage();
+        usage(1);
     mr_tune_malloc();
     struct mr_app app;
     char msg[1024];

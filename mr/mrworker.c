@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "common/daemon.h"
 #include "common/log.h"
 #include "mr/dist.h"
 #include "mr/mr.h"
@@ -44,9 +45,10 @@ static void usage_to(FILE *out, int status)
     exit(status);
 }
 
-static void usage(void)
+/* Print the usage (to stdout for --help, rc 0) and exit with rc. */
+static void usage(int rc)
 {
-    usage_to(stderr, 1);
+    usage_to(rc ? stderr : stdout, rc);
 }
 
 static double parse_pos(const char *s)
@@ -55,20 +57,20 @@ static double parse_pos(const char *s)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || v <= 0 || v > 1e6)
-        usage();
+        usage(1);
     return v;
 }
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "mrworker"))
+        usage(0);
     struct mr_worker_opts o = {0};
     struct mr_worker_stats stats = {0, 0};
     bool verbose = false;
     struct mr_dworker_opts d = {0};
     o.addr = getenv(MR_ADDR_ENV);
     int opt;
-    if (argc == 2 && strcmp(argv[1], "--help") == 0)
-        usage_to(stdout, 0);
     while ((opt = getopt(argc, argv, "+a:f:g:vhD:o:A:P:m:")) != -1) {
         switch (opt) {
         case 'h': usage_to(stdout, 0); break;
@@ -84,17 +86,17 @@ int main(int argc, char **argv)
             errno = 0;
             double s = strtod(optarg, &end);
             if (errno || *end || s <= 0 || s > 1e6)
-                usage();
+                usage(1);
             o.gone_ms = (uint64_t)(s * 1000);
             break;
         }
         case 'v': verbose = true; o.stats = &stats; break;
-        default: usage();
+        default: usage(1);
         }
     }
     if (argc - optind != 1 ||
         (!d.dir && (d.out_dir || d.listen || d.advertise || d.mem_budget)))
-        usage();
+        usage(1);
     if ((!o.addr || !*o.addr) && !o.addr_file)
         o.addr = MR_DEFAULT_ADDR;
     log_init();

@@ -235,7 +235,8 @@ static bool request_valid(const struct raft_core *c, const struct raft_msg *m)
 {
     if (m->from < 0 || m->from >= c->cfg.n || m->from == c->cfg.id)
         return false;
-    if (m->term < 0 || m->term > RAFT_MAX_TERM)
+    if (m->term < 0 || m->term > RAFT_MAX_TERM ||
+        m->term - c->current_term > RAFT_MAX_TERM_JUMP)
         return false;
     switch (m->type) {
     case RAFT_MSG_REQUEST_VOTE:
@@ -299,7 +300,8 @@ void raft_core_recv_reply(struct raft_core *c, const struct raft_msg *req,
 {
     if (req->from != c->cfg.id || req->to < 0 || req->to >= c->cfg.n ||
         req->to == c->cfg.id || reply->type != req->type + 1 ||
-        reply->term < 0 || reply->term > RAFT_MAX_TERM)
+        reply->term < 0 || reply->term > RAFT_MAX_TERM ||
+        reply->term - c->current_term > RAFT_MAX_TERM_JUMP)
         return;
     /* Figure 2, All Servers: "If RPC request or response contains term
      * T > currentTerm: set currentTerm = T, convert to follower". */

@@ -12,6 +12,12 @@
  * RequestVote RPCs to all other servers." */
 void raft_election_start(struct raft_core *c, uint64_t now_ms)
 {
+    if (c->current_term >= RAFT_MAX_TERM) {
+        /* Never persist a term the state decoder refuses. */
+        log_error("VOTE", c->cfg.id, "term at its bound: no election");
+        raft_core_reset_election_timer(c, now_ms);
+        return;
+    }
     c->role = RAFT_CANDIDATE;
     c->current_term++;
     c->voted_for = c->cfg.id;

@@ -19,6 +19,13 @@
  * small enough that index arithmetic can never overflow. */
 #define RAFT_MAX_INDEX (INT64_C(1) << 60)
 #define RAFT_MAX_TERM (INT64_C(1) << 60)
+/* How far a peer's term may be ahead of ours. A real cluster moves one
+ * term per election (>= ~100 ms each): 2^32 terms is over a decade of
+ * back-to-back elections, while a forged message claiming a huge term
+ * (which would leave the cluster at the bound, unable to elect) is
+ * ignored. The persisted state accepts terms up to RAFT_MAX_TERM, and no
+ * election goes past it, so every reachable state reloads. */
+#define RAFT_MAX_TERM_JUMP (INT64_C(1) << 32)
 
 /* ------------------------------------------------------------------------
  * The log (log.c): entries snapshot_index+1 .. last_index, each owning a

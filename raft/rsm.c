@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/queue.h"
@@ -248,8 +249,11 @@ static int snapshot_decode(const void *data, size_t len, msgpack_unpacked *u,
 
 /* Restore a snapshot (bytes borrowed) if it is ahead of what we applied:
  * the service's part through its callback, then ours. Called by rsm_start
- * and the applier only. Returns true if it was installed. */
-static bool install_snapshot(struct rsm *r, const void *data, size_t len)
+ * and the applier only. Returns true if it was installed; *bad (if not
+ * NULL) says it could not be: it does not decode or the service refused
+ * it. */
+static bool install_snapshot_ex(struct rsm *r, const void *data, size_t len,
+                                bool *bad)
 {
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
@@ -260,6 +264,8 @@ static bool install_snapshot(struct rsm *r, const void *data, size_t len)
     bool installed = false;
     if (snapshot_decode(data, len, &u, &idx, &d, &svc, &svc_len) != 0) {
         log_error("RSM", r->me, "corrupt snapshot (%zu bytes) ignored", len);
+        if (bad)
+            *bad = true;
         goto out;
     }
     pthread_mutex_lock(&r->mu);
@@ -272,6 +278,8 @@ static bool install_snapshot(struct rsm *r, const void *data, size_t len)
     if (r->ops->restore(r->svc, svc, svc_len) != 0) {
         log_error("RSM", r->me, "service refused snapshot through %lld",
                   (long long)idx);
+        if (bad)
+            *bad = true;
         goto out;
     }
     pthread_mutex_lock(&r->mu);
@@ -296,6 +304,11 @@ out:
     dedup_clear(&d);
     msgpack_unpacked_destroy(&u);
     return installed;
+}
+
+static bool install_snapshot(struct rsm *r, const void *data, size_t len)
+{
+    return install_snapshot_ex(r, data, len, NULL);
 }
 
 /* Hand Raft a snapshot once its persisted state nears maxraftstate. On the
@@ -586,8 +599,18 @@ struct rsm *rsm_start(struct rpc_end **peers, int n, int me,
     /* Restore before Raft starts delivering the entries that follow. */
     struct buf snap = BUF_INIT;
     persister_read_snapshot(persister, &snap);
+    bool bad = false;
     if (snap.len > 0)
-        install_snapshot(r, snap.data, snap.len);
+        install_snapshot_ex(r, snap.data, snap.len, &bad);
+    if (bad) {
+        /* Serving without it would silently lose everything it holds
+         * (and Raft, which trusts it, would never resend those entries). */
+        const char *dir = daemon_data_dir();
+        fprintf(stderr, "rsm S%d: the persisted snapshot (%zu bytes%s%s) "
+                "does not decode: refusing to start without it\n", me,
+                snap.len, dir ? ", raft.state in " : "", dir ? dir : "");
+        exit(1);
+    }
     buf_free(&snap);
 
     /* Unbounded: Raft never blocks on us, so raft_kill can always join its

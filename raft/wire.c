@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "raft/raft_internal.h"
 #include "rpc/rpc.h"
 
 const char *raft_wire_method(enum raft_msg_type type)
@@ -99,10 +100,13 @@ static int dec_peer(struct rpc_dec *d, const char *key)
     return (int)v;
 }
 
+/* Terms and indices: >= 0 and within the bounds the core and the
+ * persisted state accept (RAFT_MAX_TERM == RAFT_MAX_INDEX), so no decoded
+ * value is one the state could not store and reload. */
 static int64_t dec_nonneg(struct rpc_dec *d, const char *key)
 {
     int64_t v = rpc_dec_i64(d, key, 0);
-    if (v < 0)
+    if (v < 0 || v > RAFT_MAX_TERM)
         d->err = ERR_BADARGS;
     return v;
 }
@@ -123,6 +127,7 @@ static int dec_entries(struct rpc_dec *d, struct raft_msg *out)
         int64_t term;
         if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
             rpc_obj_i64(&o->via.array.ptr[0], &term) != 0 || term < 0 ||
+            term > RAFT_MAX_TERM ||
             rpc_obj_bytes(&o->via.array.ptr[1], &p, &len) != 0) {
             free(es);
             return ERR_BADARGS;

@@ -128,6 +128,15 @@ static void format_bound(const struct sockaddr *sa, char *out, size_t n)
         snprintf(out, n, "%s:%s", host, port);
 }
 
+/* close(fd) keeping the errno of the failure being reported. */
+static int close_keep_errno(int fd, int rc)
+{
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
 static int listen_unix(const struct rpc_addr *a, int *fd_out)
 {
     struct sockaddr_un sun;
@@ -138,10 +147,8 @@ static int listen_unix(const struct rpc_addr *a, int *fd_out)
     if (fd < 0)
         return ERR_IO;
     if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-        if (errno != EADDRINUSE) {
-            close(fd);
-            return ERR_IO;
-        }
+        if (errno != EADDRINUSE)
+            return close_keep_errno(fd, ERR_IO);
         /* A socket file left by a dead process: unlink it only if it is a
          * socket and nobody answers on it. */
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -153,18 +160,18 @@ static int listen_unix(const struct rpc_addr *a, int *fd_out)
         if (probe >= 0)
             close(probe);
         if (!stale) {
-            close(fd);
-            return ERR_IO;
+            errno = EADDRINUSE;
+            return close_keep_errno(fd, ERR_IO);
         }
         unlink(a->path);
-        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-            close(fd);
-            return ERR_IO;
-        }
+        if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+            return close_keep_errno(fd, ERR_IO);
     }
     if (listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
         close(fd);
         unlink(a->path);
+        errno = e;
         return ERR_IO;
     }
     *fd_out = fd;
@@ -183,22 +190,26 @@ int rpc_addr_listen(const struct rpc_addr *a, int *fd_out, char *bound,
     struct addrinfo *res;
     if (resolve(a, true, &res) != 0)
         return ERR_ADDR;
-    int rc = ERR_IO;
+    int rc = ERR_IO, err = EADDRNOTAVAIL;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         int fd = socket(ai->ai_family,
                         ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
+        if (fd < 0) {
+            err = errno;
             continue;
+        }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
             listen(fd, SOMAXCONN) != 0) {
+            err = errno;
             close(fd);
             continue;
         }
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+            err = errno;
             close(fd);
             continue;
         }
@@ -208,6 +219,8 @@ int rpc_addr_listen(const struct rpc_addr *a, int *fd_out, char *bound,
         break;
     }
     freeaddrinfo(res);
+    if (rc != 0)
+        errno = err; /* the cause, for the caller's message */
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "common/clock.h"
@@ -403,6 +404,8 @@ static int ensure_sock_locked(struct rpc_conn *c, uint64_t deadline,
         pthread_mutex_unlock(&c->mu);
         int fd = -1;
         int rc = rpc_addr_connect(&c->addr, deadline, closed, &fd);
+        if (rc == 0 && (rc = rpc_auth_client(fd, deadline)) < 0)
+            close(fd); /* no cluster key proof, no connection */
         struct rpc_csock *ns = NULL;
         if (rc == 0) {
             ns = xcalloc(1, sizeof(*ns));

@@ -11,6 +11,7 @@
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "rpc/rpc_internal.h"
 
 struct rpc_end_pool {
     pthread_mutex_t mu; /* guards the table: make_end runs on any thread */
@@ -73,6 +74,27 @@ static int pool_list(struct rpc_end_pool *p, const char *prog,
         fprintf(stderr, "%s: index %d out of range for %d addresses in "
                         "'%s'\n", prog, self, n, list);
         rc = -1;
+    }
+    /* The same server twice would count twice towards a majority; port
+     * 0 for ourselves would listen on a random port nobody knows. */
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        for (int j = 0; j < i; j++) {
+            if (strcmp(addrs[i], addrs[j]) == 0) {
+                fprintf(stderr, "%s: duplicate address '%s' in '%s'\n",
+                        prog, addrs[i], list);
+                rc = -1;
+                break;
+            }
+        }
+    }
+    if (rc >= 0 && self >= 0 && self < n) {
+        struct rpc_addr a;
+        if (rpc_addr_parse(addrs[self], true, &a) == 0 && a.family != AF_UNIX &&
+            strcmp(a.port, "0") == 0) {
+            fprintf(stderr, "%s: this server's address '%s' has port 0 "
+                            "(peers could not reach it)\n", prog, addrs[self]);
+            rc = -1;
+        }
     }
     for (int i = 0; rc >= 0 && i < n; i++) {
         ends[i] = i == skip ? NULL : rpc_end_pool_get(p, addrs[i]);

@@ -23,6 +23,32 @@ void rpc_rbuf_free(struct rpc_rbuf *r)
     r->cap = r->start = r->end = 0;
 }
 
+/* Growth target when the front message needs more room than cap - used. */
+static size_t grow_cap(const struct rpc_rbuf *r, size_t used)
+{
+    /* The front message is incomplete and, per the scanner, at most
+     * max_msg bytes: growing to max_msg + a read's worth suffices. */
+    size_t want = r->cap * 2;
+    size_t limit = (size_t)r->lim.max_msg + RPC_RBUF_INIT;
+    if (want > limit)
+        want = limit;
+    if (want < used + RPC_RBUF_MIN_FREE)
+        want = used + RPC_RBUF_MIN_FREE;
+    return want;
+}
+
+size_t rpc_rbuf_reserve_cap(const struct rpc_rbuf *r)
+{
+    if (!r->data)
+        return RPC_RBUF_INIT;
+    size_t used = r->end;
+    if (r->cap - used < RPC_RBUF_MIN_FREE && r->start > 0)
+        used = r->end - r->start; /* compaction */
+    if (r->cap - used < RPC_RBUF_MIN_FREE)
+        return grow_cap(r, used);
+    return r->cap;
+}
+
 uint8_t *rpc_rbuf_reserve(struct rpc_rbuf *r, size_t *avail)
 {
     if (!r->data) {
@@ -38,14 +64,7 @@ uint8_t *rpc_rbuf_reserve(struct rpc_rbuf *r, size_t *avail)
         r->end = n;
     }
     if (r->cap - r->end < RPC_RBUF_MIN_FREE) {
-        /* The front message is incomplete and, per the scanner, at most
-         * max_msg bytes: growing to max_msg + a read's worth suffices. */
-        size_t want = r->cap * 2;
-        size_t limit = (size_t)r->lim.max_msg + RPC_RBUF_INIT;
-        if (want > limit)
-            want = limit;
-        if (want < r->end + RPC_RBUF_MIN_FREE)
-            want = r->end + RPC_RBUF_MIN_FREE;
+        size_t want = grow_cap(r, r->end);
         r->data = xrealloc(r->data, want);
         r->cap = want;
     }

@@ -136,10 +136,74 @@ int rpc_server_add_service(struct rpc_server *s, const char *service,
  * msgpack-c's decode memory to ~3x bytes). */
 void rpc_server_set_max_msg(struct rpc_server *s, size_t bytes);
 /* Cap on open connections (default 1024); further connections are
- * accepted and closed at once. */
+ * accepted and closed at once, except with an idle timeout set
+ * (rpc_admission): then a new connection replaces the one that has gone
+ * longest without a complete request and has none running (so idle
+ * connections cannot lock clients out), and is closed only if every
+ * connection is busy.
+ * listen() lowers the cap to leave RPC_FD_RESERVE descriptors of the
+ * process's soft RLIMIT_NOFILE for the program's own files. */
 void rpc_server_set_max_conns(struct rpc_server *s, size_t n);
-/* Bind and start accepting (spawns the acceptor). 0, ERR_ADDR or ERR_IO. */
+
+/* Admission control (all 0 = off, the library default; the daemons turn
+ * it on with rpc_admission_daemon_defaults). Set before listen. */
+struct rpc_admission {
+    /* Close a connection with no request running and none completed for
+     * this long. */
+    uint64_t idle_ms;
+    /* Close a connection whose message, once its first byte arrived, is
+     * not complete after this long (slow or stalled senders). */
+    uint64_t read_ms;
+    /* Server-wide bound on receive-buffer growth and detached large
+     * requests: a connection whose next message would take the total
+     * past it is closed. The first RPC_RBUF_INIT (64 KiB) of each
+     * connection's buffer is not counted (bounded by the cap on
+     * connections). */
+    uint64_t max_buffered;
+    /* Non-inline requests running at once, per connection and for the
+     * whole server (each one may hold a thread while it blocks); beyond
+     * them the connection's reader waits. 0 = the built-in 1024 per
+     * connection and no server-wide bound. */
+    unsigned max_inflight;
+    unsigned max_handlers;
+};
+/* The values the daemons use: idle 300 s, read 60 s, 256 MiB buffered,
+ * 8 requests per connection, 32 handlers in all (a burst of blocking
+ * requests must not starve Raft of the CPU and its locks). */
+void rpc_admission_daemon_defaults(struct rpc_admission *a);
+void rpc_server_set_admission(struct rpc_server *s,
+                              const struct rpc_admission *a);
+/* Connections closed by admission control so far (idle, slow, over the
+ * memory budget, replaced at the connection cap). */
+uint64_t rpc_server_evicted(const struct rpc_server *s);
+
+/* Cluster membership (rpc/auth.c, libsodium). A key file holds at least
+ * 16 bytes of secret (e.g. `head -c 32 /dev/urandom > key; chmod 600 key`)
+ * and must not be readable by others; the key is a hash of its bytes.
+ * rpc_auth_load_key: 0, ERR_IO or ERR_INVAL (too short, world-readable),
+ * errno set. */
+#define RPC_AUTH_KEY_BYTES 32
+int rpc_auth_load_key(const char *path, uint8_t key[RPC_AUTH_KEY_BYTES]);
+/* Requests for the services ("Raft") or methods ("ShardKV.Install")
+ * named in protect (NULL-terminated; NULL protects every service) are refused with ERR_AUTH (and logged, once per
+ * connection) unless the connection proved the key with the Auth.Hello /
+ * Auth.Prove challenge-response. Set before listen. */
+int rpc_server_set_cluster_key(struct rpc_server *s,
+                               const uint8_t key[RPC_AUTH_KEY_BYTES],
+                               const char *const *protect);
+/* Process-wide: every client connection opened afterwards proves the key
+ * (and checks that the server knows it) before its first call; a server
+ * without the key fails the connection (ERR_AUTH). Call at start-up,
+ * before any call. */
+int rpc_client_set_cluster_key(const uint8_t key[RPC_AUTH_KEY_BYTES]);
+
+/* Bind and start accepting (spawns the acceptor). 0, ERR_ADDR or ERR_IO
+ * (errno says why: EADDRINUSE, EACCES, ...). */
 int rpc_server_listen(struct rpc_server *s, const char *addr);
+/* Only bind (connections queue in the kernel until listen, which then
+ * ignores its addr): a daemon learns that its port is taken before it
+ * touches its data directory. Same errors. */
+int rpc_server_bind(struct rpc_server *s, const char *addr);
 /* The bound address ("127.0.0.1:41234", "unix:/p"); borrowed. */
 const char *rpc_server_addr(const struct rpc_server *s);
 /* Requests dispatched to a handler so far (labrpc's GetCount). */

@@ -47,6 +47,14 @@
 #define RPC_MAX_INFLIGHT 1024
 /* Default cap on server connections (each owns a reader thread). */
 #define RPC_DEFAULT_MAX_CONNS 1024
+/* Descriptors of the soft RLIMIT_NOFILE the connection cap leaves to the
+ * program (data files, client connections to peers, logs). */
+#define RPC_FD_RESERVE 64
+/* Accepted sockets wake their reader this often to check the idle and
+ * read deadlines (only when admission control has them). */
+#define RPC_ADMIT_TICK_MS 1000
+/* The acceptor logs a failure at most this often (then counts). */
+#define RPC_ACCEPT_LOG_NS 10000000000ull
 /* Server threads (readers + handlers); past this, jobs queue. */
 #define RPC_MAX_THREADS 8192
 /* A non-inline handler run by the reader itself ("borrowing" the
@@ -214,6 +222,9 @@ void rpc_rbuf_free(struct rpc_rbuf *r);
  * its size. Compacts / grows as needed (growth bounded by max_msg). */
 uint8_t *rpc_rbuf_reserve(struct rpc_rbuf *r, size_t *avail);
 void rpc_rbuf_commit(struct rpc_rbuf *r, size_t n);
+/* The capacity rpc_rbuf_reserve would leave (so a caller can account for
+ * the memory before it is allocated). */
+size_t rpc_rbuf_reserve_cap(const struct rpc_rbuf *r);
 /* 1 with *msg and *len = the next complete message (still in the buffer),
  * 0 if more bytes are needed, or ERR_PROTO/ERR_TOOBIG (close the peer). */
 int rpc_rbuf_next(struct rpc_rbuf *r, const uint8_t **msg, size_t *len);
@@ -286,7 +297,8 @@ struct rpc_addr {
  * "unix:/path". Port 0 only when listening. 0 or ERR_ADDR. */
 int rpc_addr_parse(const char *s, bool listening, struct rpc_addr *a);
 /* Bound, listening, non-blocking, CLOEXEC socket; *bound gets the printable
- * bound address. 0, ERR_ADDR (cannot resolve) or ERR_IO. */
+ * bound address. 0, ERR_ADDR (cannot resolve) or ERR_IO with errno set to
+ * the cause (EADDRINUSE, EACCES, ...). */
 int rpc_addr_listen(const struct rpc_addr *a, int *fd, char *bound,
                     size_t bound_len);
 /* Connected blocking CLOEXEC socket (TCP_NODELAY), waiting at most until
@@ -421,6 +433,7 @@ struct rpc_req {
     uint64_t *slow;      /* the method's slow hint (see rpc_service) */
     struct rpc_msg msg;  /* spans point into base */
     uint8_t *base;       /* owned bytes */
+    size_t charged;      /* of base, against srv->adm.max_buffered */
 };
 
 struct rpc_sconn {
@@ -434,6 +447,21 @@ struct rpc_sconn {
      * take the reader role away (clearing `borrowed`). */
     bool borrowed;
     uint64_t borrow_ns;
+    /* Admission (see rpc_admission): last_ns (atomic) is when the last
+     * complete request arrived (or the accept), for the idle timeout and
+     * for picking whom to replace at the cap; msg_ns (reader role) is when
+     * the first byte of the message now buffered arrived, 0 if none;
+     * charged (reader role, then the freer) is this connection's receive
+     * buffer as counted against the budget. */
+    uint64_t last_ns;
+    uint64_t msg_ns;
+    size_t charged;
+    /* Cluster-key handshake (rpc/auth.c), reader role: state 1 = Hello
+     * answered with auth_sn; authed = the peer proved the key. */
+    uint8_t auth_sn[32], auth_cn[32];
+    int auth_state;
+    bool authed;
+    bool auth_warned;
     /* Replies batched by the reader role, not yet sent. Belongs to the
      * role: when the monitor moves the role, the new holder sends them. */
     struct buf out;
@@ -478,6 +506,15 @@ struct rpc_server {
 
     struct rpc_limits lim; /* set before listen */
     size_t max_conns;
+    struct rpc_admission adm; /* set before listen */
+    struct rpc_auth *auth;    /* set before listen; NULL: no cluster key */
+    uint64_t buffered;   /* atomic: bytes charged against max_buffered */
+    uint64_t evicted;    /* atomic: connections closed by admission */
+    unsigned n_inflight; /* srv->mu: non-inline requests running, all conns */
+    unsigned handler_waiters;  /* srv->mu: readers waiting on inflight_cond */
+    pthread_cond_t inflight_cond; /* n_inflight dropped below the bound */
+    uint64_t accept_log_ns;    /* acceptor: last logged failure */
+    unsigned accept_quiet;     /* acceptor: failures not logged since */
 
     int lfd;      /* listening socket, -1 if none */
     int wake_fd;  /* eventfd: stops the acceptor */
@@ -524,6 +561,28 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w);
 /* RUN job: execute a detached request, send its reply, free it. */
 void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w);
 void rpc_req_free(struct rpc_req *r);
+
+/* auth.c: the cluster key (see the top of auth.c). */
+struct rpc_auth;
+void rpc_auth_free(struct rpc_auth *a);
+bool rpc_auth_is_method(const struct rpc_msg *m);
+/* Answer an Auth.* request on c into out (reader role). */
+void rpc_auth_serve(struct rpc_sconn *c, const struct rpc_msg *m,
+                    struct buf *out);
+/* May this request run on c? (false: refuse with ERR_AUTH) */
+bool rpc_auth_allowed(struct rpc_sconn *c, const struct rpc_msg *m);
+/* Client handshake on a fresh connection if the process has a key. */
+int rpc_auth_client(int fd, uint64_t deadline_ns);
+
+/* server.c: the budget of rpc_admission.max_buffered. charge fails
+ * (false, nothing charged) if n more bytes would exceed it; force always
+ * charges (bytes already allocated). */
+bool rpc_budget_charge(struct rpc_server *s, size_t n);
+void rpc_budget_force(struct rpc_server *s, size_t n);
+void rpc_budget_release(struct rpc_server *s, size_t n);
+/* A request finished (srv->mu held): drop c's and the server's in-flight
+ * counts and wake a reader waiting for them. */
+void rpc_inflight_done_locked(struct rpc_server *s, struct rpc_sconn *c);
 
 /* server.c: look up "Service.Method" (not NUL-terminated); *slow gets
  * the method's slow hint word. */

@@ -39,6 +39,7 @@ struct rpc_sconn *rpc_sconn_new_locked(struct rpc_server *s, int fd)
     rpc_stream_init(&c->st, fd, &s->lim);
     buf_init(&c->out);
     c->refs = 1; /* the reader role */
+    c->last_ns = clock_now_ns();
     pthread_cond_init(&c->cond, NULL);
     c->next = s->conns;
     c->prev = &s->conns;
@@ -51,6 +52,7 @@ struct rpc_sconn *rpc_sconn_new_locked(struct rpc_server *s, int fd)
 
 static void sconn_free(struct rpc_sconn *c)
 {
+    rpc_budget_release(c->srv, c->charged);
     rpc_stream_destroy(&c->st);
     buf_free(&c->out);
     pthread_cond_destroy(&c->cond);
@@ -83,11 +85,10 @@ void rpc_req_free(struct rpc_req *r)
     struct rpc_sconn *c = r->conn;
     struct rpc_server *s = c->srv;
     free(r->base);
+    rpc_budget_release(s, r->charged);
     free(r);
     pthread_mutex_lock(&s->mu);
-    c->inflight--;
-    if (c->read_wait)
-        pthread_cond_signal(&c->cond);
+    rpc_inflight_done_locked(s, c);
     bool last = unref_locked(c);
     pthread_mutex_unlock(&s->mu);
     if (last)
@@ -194,22 +195,77 @@ void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w)
     rpc_req_free(r);
 }
 
-/* Back-pressure: stop reading while too many requests are running. */
+/* Back-pressure: stop reading while too many requests are running, on
+ * this connection or (max_handlers) on the whole server. Called before
+ * every non-inline request is started and before reading more, so the
+ * bound holds however the bytes arrive (one per segment or thousands in
+ * one). */
 static int wait_inflight(struct rpc_sconn *c)
 {
     struct rpc_server *s = c->srv;
+    unsigned per_conn = s->adm.max_inflight ? s->adm.max_inflight
+                                            : RPC_MAX_INFLIGHT;
+    unsigned total = s->adm.max_handlers;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
-    while (c->inflight >= RPC_MAX_INFLIGHT && !s->closing &&
-           !rpc_stream_is_dead(&c->st)) {
-        c->read_wait = true;
-        pthread_cond_wait(&c->cond, &s->mu);
+    while (!s->closing && !rpc_stream_is_dead(&c->st)) {
+        if (c->inflight >= per_conn) {
+            c->read_wait = true;
+            pthread_cond_wait(&c->cond, &s->mu);
+            c->read_wait = false;
+        } else if (total && s->n_inflight >= total) {
+            s->handler_waiters++;
+            pthread_cond_wait(&s->inflight_cond, &s->mu);
+            s->handler_waiters--;
+        } else {
+            break;
+        }
     }
-    c->read_wait = false;
     if (s->closing || rpc_stream_is_dead(&c->st))
         rc = ERR_CLOSED;
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* Charge the receive buffer's next size against the server's budget
+ * before it is allocated (only growth past RPC_RBUF_INIT counts); a
+ * shrunk buffer gives its bytes back. False: over budget, close. force:
+ * the memory exists already, count it anyway. */
+static bool budget_sync(struct rpc_sconn *c, size_t cap, bool force)
+{
+    size_t want = cap > RPC_RBUF_INIT ? cap - RPC_RBUF_INIT : 0;
+    if (want > c->charged) {
+        if (force)
+            rpc_budget_force(c->srv, want - c->charged);
+        else if (!rpc_budget_charge(c->srv, want - c->charged))
+            return false;
+    } else if (want < c->charged) {
+        rpc_budget_release(c->srv, c->charged - want);
+    }
+    c->charged = want;
+    return true;
+}
+
+/* Idle and read deadlines (rpc_admission). 0 to go on, or the reason to
+ * close. */
+static const char *admission_check(struct rpc_sconn *c, uint64_t now)
+{
+    struct rpc_server *s = c->srv;
+    if (rpc_rbuf_buffered(&c->st.rb) > 0) {
+        if (!c->msg_ns)
+            c->msg_ns = now;
+        if (s->adm.read_ms && now - c->msg_ns > s->adm.read_ms * 1000000ull)
+            return "message not complete within the read timeout";
+        return NULL;
+    }
+    c->msg_ns = 0;
+    if (!s->adm.idle_ms ||
+        now - RPC_LOAD(&c->last_ns) <= s->adm.idle_ms * 1000000ull)
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    bool busy = c->inflight > 0;
+    pthread_mutex_unlock(&s->mu);
+    return busy ? NULL : "idle timeout";
 }
 
 static void borrow_unlink_locked(struct rpc_server *s, struct rpc_sconn *c)
@@ -277,11 +333,28 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         if (r == 0) {
             if (flush(c, out) < 0 || wait_inflight(c) < 0)
                 break;
+            if (!budget_sync(c, rpc_rbuf_reserve_cap(rb), false)) {
+                log_warn("RPC", -1, "%s: closing connection: buffered "
+                         "requests at the memory budget (%llu bytes)",
+                         s->addr,
+                         (unsigned long long)s->adm.max_buffered);
+                RPC_ADD(&s->evicted, 1);
+                break;
+            }
             r = rpc_stream_fill(&c->st);
             if (r < 0 && r != ERR_TIMEOUT)
                 break; /* EOF, reset, or killed by close */
+            const char *why = admission_check(c, clock_now_ns());
+            if (why) {
+                log_info("RPC", -1, "%s: closing connection: %s", s->addr,
+                         why);
+                RPC_ADD(&s->evicted, 1);
+                break;
+            }
             continue;
         }
+        RPC_STORE(&c->last_ns, clock_now_ns());
+        c->msg_ns = 0;
         struct rpc_msg m;
         int prc = rpc_wire_parse(msg, len, &m);
         if (prc == 0 && m.type == RPC_MSG_RESPONSE)
@@ -293,6 +366,17 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
                 break;
             }
             rpc_wire_append_error(out, m.msgid, prc);
+            rpc_rbuf_consume(rb, len);
+            continue;
+        }
+        if (rpc_auth_is_method(&m)) {
+            rpc_auth_serve(c, &m, out);
+            rpc_rbuf_consume(rb, len);
+            continue;
+        }
+        if (!rpc_auth_allowed(c, &m)) {
+            if (m.type == RPC_MSG_REQUEST)
+                rpc_wire_append_error(out, m.msgid, ERR_AUTH);
             rpc_rbuf_consume(rb, len);
             continue;
         }
@@ -313,11 +397,23 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
                 break;
             continue;
         }
+        /* Start it only within the in-flight bounds (replies batched so
+         * far go out first: their clients may be the ones we wait for). */
+        if (flush(c, out) < 0 || wait_inflight(c) < 0)
+            break;
         /* Detach the request: once another thread may hold the reader
-         * role it reads into the receive buffer. */
+         * role it reads into the receive buffer. A stolen buffer keeps
+         * its charge and takes it along. */
         uint8_t *base;
         const uint8_t *dmsg;
+        uint8_t *old_data = rb->data;
         rpc_rbuf_detach(rb, len, &base, &dmsg);
+        size_t req_charged = 0;
+        if (base == old_data) {
+            req_charged = c->charged;
+            c->charged = 0;
+        }
+        budget_sync(c, rb->cap, true); /* the rest: a read's worth */
         uint64_t now = clock_now_ns();
         if (is_slow(slow, now)) {
             /* Known to block: a pool thread runs it, we keep reading. */
@@ -329,10 +425,12 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             req->svc = svc;
             req->slow = slow;
             req->base = base;
+            req->charged = req_charged;
             rpc_wire_parse(dmsg, len, &req->msg); /* same bytes: succeeds */
             pthread_mutex_lock(&s->mu);
             c->refs++;
             c->inflight++;
+            s->n_inflight++;
             pthread_mutex_unlock(&s->mu);
             rpc_pool_submit(s, &req->job);
             continue;
@@ -345,6 +443,7 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         pthread_mutex_lock(&s->mu);
         c->refs++; /* ours, in case the role moves and the conn dies */
         c->inflight++;
+        s->n_inflight++;
         c->borrowed = true;
         c->borrow_ns = now;
         c->bnext = s->borrowed;
@@ -361,11 +460,10 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         buf_clear(mine);
         run_handler(s, meth, svc, &dm, mine);
         free(base);
+        rpc_budget_release(s, req_charged);
 
         pthread_mutex_lock(&s->mu);
-        c->inflight--;
-        if (c->read_wait)
-            pthread_cond_signal(&c->cond);
+        rpc_inflight_done_locked(s, c);
         bool still_reader = c->borrowed;
         if (still_reader) {
             borrow_unlink_locked(s, c);

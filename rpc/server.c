@@ -1,8 +1,9 @@
 /* server.c - the server object: services, listening, the acceptor thread,
- * connection cap, counters and the orderly close (kill connections, join
- * every thread, free everything). */
+ * connection cap and admission settings, counters and the orderly close
+ * (kill connections, join every thread, free everything). */
 #include <errno.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -25,6 +26,7 @@ struct rpc_server *rpc_server_new(void)
     s->wake_fd = -1;
     s->jobq_tail = &s->jobq_head;
     clock_cond_init(&s->mon_cond);
+    clock_cond_init(&s->inflight_cond);
     return s;
 }
 
@@ -105,11 +107,107 @@ void rpc_server_set_max_conns(struct rpc_server *s, size_t n)
     pthread_mutex_unlock(&s->mu);
 }
 
+void rpc_admission_daemon_defaults(struct rpc_admission *a)
+{
+    a->idle_ms = 300000;
+    a->read_ms = 60000;
+    a->max_buffered = 256u << 20;
+    a->max_inflight = 8;
+    a->max_handlers = 32;
+}
+
+void rpc_server_set_admission(struct rpc_server *s,
+                              const struct rpc_admission *a)
+{
+    pthread_mutex_lock(&s->mu);
+    s->adm = *a;
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t rpc_server_evicted(const struct rpc_server *s)
+{
+    return RPC_LOAD(&s->evicted);
+}
+
+bool rpc_budget_charge(struct rpc_server *s, size_t n)
+{
+    uint64_t max = s->adm.max_buffered;
+    if (max == 0 || n == 0) {
+        RPC_ADD(&s->buffered, n);
+        return true;
+    }
+    uint64_t cur = RPC_LOAD(&s->buffered);
+    do {
+        if (cur + n > max)
+            return false;
+    } while (!__atomic_compare_exchange_n(&s->buffered, &cur, cur + n, true,
+                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+    return true;
+}
+
+void rpc_budget_force(struct rpc_server *s, size_t n)
+{
+    RPC_ADD(&s->buffered, n);
+}
+
+void rpc_budget_release(struct rpc_server *s, size_t n)
+{
+    __atomic_sub_fetch(&s->buffered, n, __ATOMIC_RELAXED);
+}
+
+void rpc_inflight_done_locked(struct rpc_server *s, struct rpc_sconn *c)
+{
+    c->inflight--;
+    s->n_inflight--;
+    if (c->read_wait)
+        pthread_cond_signal(&c->cond);
+    if (s->handler_waiters)
+        pthread_cond_broadcast(&s->inflight_cond);
+}
+
 const char *rpc_server_addr(const struct rpc_server *s) { return s->addr; }
 
 uint64_t rpc_server_dispatched(const struct rpc_server *s)
 {
     return RPC_LOAD(&s->dispatched);
+}
+
+/* Log an acceptor failure at most once per RPC_ACCEPT_LOG_NS: a flood of
+ * connections (or EMFILE) must not turn into a flood of log lines. */
+static void accept_log(struct rpc_server *s, const char *what)
+{
+    uint64_t now = clock_now_ns();
+    if (s->accept_log_ns && now - s->accept_log_ns < RPC_ACCEPT_LOG_NS) {
+        s->accept_quiet++;
+        return;
+    }
+    if (s->accept_quiet)
+        log_warn("RPC", -1, "%s: %u similar accept events not logged",
+                 s->addr, s->accept_quiet);
+    log_warn("RPC", -1, "%s: %s", s->addr, what);
+    s->accept_log_ns = now;
+    s->accept_quiet = 0;
+}
+
+/* Close the connection that has gone longest without a complete request
+ * and has none running (its reader sees EOF and frees it), to make room
+ * for a new one. srv->mu held. False if every connection is busy. */
+static bool evict_idlest_locked(struct rpc_server *s)
+{
+    struct rpc_sconn *victim = NULL;
+    uint64_t oldest = UINT64_MAX;
+    for (struct rpc_sconn *c = s->conns; c; c = c->next) {
+        uint64_t t = RPC_LOAD(&c->last_ns);
+        if (c->inflight == 0 && !rpc_stream_is_dead(&c->st) && t < oldest) {
+            oldest = t;
+            victim = c;
+        }
+    }
+    if (!victim)
+        return false;
+    rpc_stream_kill(&victim->st);
+    RPC_ADD(&s->evicted, 1);
+    return true;
 }
 
 static void *acceptor_main(void *arg)
@@ -133,23 +231,38 @@ static void *acceptor_main(void *arg)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                /* The pending connection stays queued: back off instead
+                /* The pending connection stays queued: free a descriptor
+                 * if an idle connection holds one, else back off instead
                  * of spinning on it. */
-                log_warn("RPC", -1, "accept: %s", strerror(errno));
-                clock_sleep_ms(10);
+                int e = errno;
+                pthread_mutex_lock(&s->mu);
+                bool freed = !s->closing && s->adm.idle_ms &&
+                             evict_idlest_locked(s);
+                pthread_mutex_unlock(&s->mu);
+                accept_log(s, strerror(e));
+                clock_sleep_ms(freed ? 1 : 10);
             }
             continue;
         }
         if (!is_unix)
             rpc_sock_set_nodelay(fd);
-        /* Server sends wake up every second to check their stall bound. */
-        rpc_sock_set_timeouts(fd, 0, 1000);
+        /* Server sends wake up every second to check their stall bound;
+         * receives too when there are deadlines to check. */
+        bool timed = s->adm.idle_ms || s->adm.read_ms;
+        rpc_sock_set_timeouts(fd, timed ? RPC_ADMIT_TICK_MS : 0, 1000);
         pthread_mutex_lock(&s->mu);
-        if (s->closing || s->n_conns >= s->max_conns) {
-            size_t nc = s->n_conns;
+        /* With admission control on, a new connection replaces the
+         * idlest one (which leaves n_conns when its reader exits). */
+        size_t hard_cap = s->max_conns;
+        if (s->adm.idle_ms && !s->closing && s->n_conns >= s->max_conns) {
+            evict_idlest_locked(s);
+            hard_cap += s->max_conns / 8;
+        }
+        if (s->closing || s->n_conns >= hard_cap) {
+            /* Every connection busy (or the evicted ones not gone yet
+             * and already 1/8 over): refuse. */
             pthread_mutex_unlock(&s->mu);
-            log_warn("RPC", -1, "%s: refusing connection (%zu open)",
-                     s->addr, nc);
+            accept_log(s, "refusing connection: too many connections");
             close(fd);
             continue;
         }
@@ -160,9 +273,27 @@ static void *acceptor_main(void *arg)
     return NULL;
 }
 
-int rpc_server_listen(struct rpc_server *s, const char *addr)
+/* Leave RPC_FD_RESERVE descriptors of the soft limit to the program: a
+ * server full of connections must still be able to open its files. */
+static void cap_conns_to_fd_limit(struct rpc_server *s)
 {
-    if (s->accepting)
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    size_t lim = rl.rlim_cur > 2 * RPC_FD_RESERVE
+                     ? (size_t)rl.rlim_cur - RPC_FD_RESERVE
+                     : (size_t)rl.rlim_cur / 2;
+    if (s->max_conns > lim) {
+        log_info("RPC", -1, "connection cap %zu lowered to %zu (open file "
+                 "limit %llu)", s->max_conns, lim,
+                 (unsigned long long)rl.rlim_cur);
+        s->max_conns = lim ? lim : 1;
+    }
+}
+
+int rpc_server_bind(struct rpc_server *s, const char *addr)
+{
+    if (s->accepting || s->lfd >= 0)
         return ERR_INVAL;
     struct rpc_addr a;
     if (rpc_addr_parse(addr, true, &a) < 0)
@@ -174,7 +305,9 @@ int rpc_server_listen(struct rpc_server *s, const char *addr)
         return rc;
     int wfd = eventfd(0, EFD_CLOEXEC);
     if (wfd < 0) {
+        int e = errno;
         close(fd);
+        errno = e;
         return ERR_IO;
     }
     s->lfd = fd;
@@ -182,9 +315,24 @@ int rpc_server_listen(struct rpc_server *s, const char *addr)
     memcpy(s->addr, bound, sizeof(bound));
     if (a.family == AF_UNIX)
         memcpy(s->unix_path, a.path, sizeof(a.path));
+    return 0;
+}
+
+int rpc_server_listen(struct rpc_server *s, const char *addr)
+{
+    if (s->accepting)
+        return ERR_INVAL;
+    if (s->lfd < 0) {
+        int rc = rpc_server_bind(s, addr);
+        if (rc < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    cap_conns_to_fd_limit(s);
+    pthread_mutex_unlock(&s->mu);
     if (pthread_create(&s->acceptor, NULL, acceptor_main, s) != 0) {
-        close(fd);
-        close(wfd);
+        close(s->lfd);
+        close(s->wake_fd);
         s->lfd = s->wake_fd = -1;
         s->addr[0] = '\0';
         if (s->unix_path[0])
@@ -232,6 +380,7 @@ void rpc_server_close(struct rpc_server *s)
         rpc_stream_kill(&c->st);
         pthread_cond_broadcast(&c->cond);
     }
+    pthread_cond_broadcast(&s->inflight_cond);
     pthread_mutex_unlock(&s->mu);
 
     /* Waits for running handlers; their connections go with them. */
@@ -248,5 +397,10 @@ void rpc_server_close(struct rpc_server *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->svc_mu);
     pthread_cond_destroy(&s->mon_cond);
+    pthread_cond_destroy(&s->inflight_cond);
+    rpc_auth_free(s->auth);
+    if (RPC_LOAD(&s->buffered) != 0)
+        log_error("RPC", -1, "server close: %llu buffered bytes unaccounted",
+                  (unsigned long long)RPC_LOAD(&s->buffered));
     free(s);
 }

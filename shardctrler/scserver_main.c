@@ -17,6 +17,7 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "rpc/daemon_opts.h"
 #include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 #include "rpc/serve.h"
@@ -37,6 +38,9 @@ static void usage(FILE *f)
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
             "bytes\n"
             "                   (default 65536; -1 disables snapshots)\n"
+            "  -h, --help       this text\n");
+    rpc_daemon_opts_usage(f);
+    fprintf(f,
             "environment: LABLOG=debug[:CTRL,RSM,LEAD,...] for debug logs\n"
             "             (topics: common/log.h)\n");
 }
@@ -45,8 +49,12 @@ int main(int argc, char **argv)
 {
     long long me = -1, maxraftstate = 65536;
     const char *peers_arg = NULL, *dir = NULL, *listen_addr = NULL;
+    struct rpc_daemon_opts dopts;
+    rpc_daemon_opts_init(&dopts);
+    static const struct option longopts[] = {RPC_DAEMON_LONGOPTS, {0}};
     int opt;
-    while ((opt = getopt(argc, argv, "i:p:d:l:m:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "i:p:d:l:m:h", longopts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'i':
             if (!daemon_parse_ll(optarg, 0, SC_MAX_PEERS - 1, &me)) {
@@ -64,7 +72,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!rpc_daemon_opt(&dopts, opt, optarg, "scserver")) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     if (optind != argc || me < 0 || !peers_arg || !dir) {
@@ -79,11 +91,18 @@ int main(int argc, char **argv)
     int n = rpc_end_pool_peers(pool, "scserver", peers_arg, (int)me, ends,
                                SC_MAX_PEERS, &self);
     struct persister *ps = NULL;
+    struct rpc_server *srv = rpc_server_new();
+    static const char *const protect[] = {"Raft", NULL};
+    /* Port first, then the directory (see kvserver_main.c). */
     if (n > 0) {
         daemon_default_log();
-        ps = daemon_open_data_dir("scserver", dir);
+        if (rpc_daemon_opts_apply(&dopts, srv, "scserver", protect) == 0 &&
+            rpc_serve_bind(srv, listen_addr ? listen_addr : self,
+                           "scserver") == 0)
+            ps = daemon_open_data_dir("scserver", dir);
     }
     if (!ps) {
+        rpc_server_close(srv);
         rpc_end_pool_free(pool);
         free(self);
         return n > 0 ? 1 : 2;
@@ -91,7 +110,6 @@ int main(int argc, char **argv)
 
     sigset_t sigs;
     daemon_block_signals(&sigs); /* before any thread starts */
-    struct rpc_server *srv = rpc_server_new();
     struct sc_server *sc = sc_server_start(ends, n, (int)me, ps,
                                            maxraftstate);
     int rc = sc_server_register(sc, srv);

@@ -8,7 +8,9 @@
  *     query [NUM]            print configuration NUM (default: latest)
  *     get KEY | put KEY VALUE | append KEY VALUE
  *     batch                  'get K' / 'put K V' / 'append K V' lines from
- *                            stdin, one clerk, a record per op on stdout
+ *                            stdin (bare or "quoted" tokens, common/batch.h;
+ *                            all parsed before anything is sent), one
+ *                            clerk, a record per op on stdout
  *   skvcli status ADDR0,ADDR1,...   each group server's view (no -C)
  *
  * The clerks find the controller leader and each shard's group and leader
@@ -32,8 +34,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/batch.h"
 #include "common/daemon.h"
 #include "common/err.h"
+#include "common/version.h"
+#include "rpc/daemon_opts.h"
 #include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 #include "shardkv/shardkv.h"
@@ -61,7 +66,11 @@ static void usage(FILE *f)
             "  -C ADDRS       comma-separated host:port of the controllers\n"
             "  -c CLIENTID    client id (default: random)\n"
             "  -t TIMEOUT_MS  give up an operation after this long "
-            "(default 30000; 0 = never)\n");
+            "(default 30000; 0 = never)\n"
+            "  --cluster-key FILE  prove this key to the servers\n"
+            "  -h, --help, --version\n"
+            "batch lines: get K | put K V | append K V; K and V bare words or\n"
+            "  \"quoted\" with \\\\ \\\" \\n \\r \\t \\xHH (any byte but NUL)\n");
 }
 
 static void print_config(const struct sc_config *c)
@@ -165,8 +174,13 @@ static int run_op(struct skv_clerk *ck, const char *op, const char *key,
     else
         rc = skv_clerk_append(ck, key, val);
     if (record) {
-        printf("%s\t%s\t%s\t%s\t%s\n", op, key, val ? val : "",
-               rc == 0 ? "ok" : "timeout", got ? got : "");
+        printf("%s\t", op);
+        batch_put_field(stdout, key);
+        putchar('\t');
+        batch_put_field(stdout, val ? val : "");
+        printf("\t%s\t", rc == 0 ? "ok" : "timeout");
+        batch_put_field(stdout, got ? got : "");
+        putchar('\n');
         fflush(stdout);
     } else if (rc == 0 && got) {
         printf("%s\n", got);
@@ -175,26 +189,12 @@ static int run_op(struct skv_clerk *ck, const char *op, const char *key,
     return rc;
 }
 
-static int cmd_batch(struct skv_clerk *ck)
+static int cmd_batch(struct skv_clerk *ck, const struct batch *b)
 {
-    char line[8192];
     int failures = 0;
-    while (fgets(line, sizeof line, stdin)) {
-        char *save = NULL;
-        char *op = strtok_r(line, " \t\r\n", &save);
-        if (!op)
-            continue;
-        char *key = strtok_r(NULL, " \t\r\n", &save);
-        char *val = strtok_r(NULL, " \t\r\n", &save);
-        bool get = strcmp(op, "get") == 0;
-        bool pa = strcmp(op, "put") == 0 || strcmp(op, "append") == 0;
-        if (!key || (!get && !pa) || (pa && !val) || (get && val)) {
-            fprintf(stderr, "skvcli: bad batch line (want 'get K', 'put K "
-                            "V' or 'append K V')\n");
-            return ERR_INVAL;
-        }
-        failures += run_op(ck, op, key, val, true) != 0;
-    }
+    for (size_t i = 0; i < b->n; i++)
+        failures += run_op(ck, b->ops[i].op, b->ops[i].key, b->ops[i].val,
+                           true) != 0;
     return failures ? ERR_TIMEOUT : 0;
 }
 
@@ -270,8 +270,11 @@ int main(int argc, char **argv)
 {
     const char *ctrl_arg = NULL;
     long long client = 0, timeout_ms = 30000;
+    const char *key_file = NULL;
+    static const struct option longopts[] = {RPC_CLIENT_LONGOPTS, {0}};
     int opt;
-    while ((opt = getopt(argc, argv, "+C:c:t:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "+C:c:t:h", longopts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'C': ctrl_arg = optarg; break;
         case 'c':
@@ -287,9 +290,13 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
+        case RPC_OPT_CLUSTER_KEY: key_file = optarg; break;
+        case RPC_OPT_VERSION: printf("skvcli %s\n", LAB_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }
+    if (key_file && rpc_client_key_from_file(key_file, "skvcli") < 0)
+        return 2;
     if (optind >= argc) {
         usage(stderr);
         return 2;
@@ -336,11 +343,15 @@ int main(int argc, char **argv)
             struct skv_clerk *ck = skv_clerk_new(
                 ctrls, nc, rpc_end_pool_get, pool, (uint64_t)client);
             skv_clerk_set_op_timeout(ck, (uint64_t)timeout_ms);
+            struct batch ops = {0};
             if (strcmp(cmd, "batch") == 0)
-                rc = cmd_batch(ck);
+                rc = batch_read(stdin, "skvcli", &ops) < 0
+                         ? ERR_INVAL
+                         : cmd_batch(ck, &ops);
             else
                 rc = run_op(ck, cmd, args[0], nargs == 2 ? args[1] : NULL,
                             false);
+            batch_free(&ops);
             skv_clerk_free(ck);
         }
     }

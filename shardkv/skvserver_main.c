@@ -20,6 +20,7 @@
 
 #include "common/daemon.h"
 #include "common/err.h"
+#include "rpc/daemon_opts.h"
 #include "rpc/end_pool.h"
 #include "rpc/rpc.h"
 #include "rpc/serve.h"
@@ -45,6 +46,9 @@ static void usage(FILE *f)
             "  -m MAXRAFTSTATE  snapshot when Raft state reaches this many "
             "bytes\n"
             "                   (default 1048576; -1 disables snapshots)\n"
+            "  -h, --help       this text\n");
+    rpc_daemon_opts_usage(f);
+    fprintf(f,
             "environment: LABLOG=debug[:SKV,RSM,LEAD,...] for debug logs\n"
             "             (topics: common/log.h)\n");
 }
@@ -56,8 +60,12 @@ int main(int argc, char **argv)
     long long me = -1, gid = 0, maxraftstate = 1 << 20;
     const char *peers_arg = NULL, *ctrl_arg = NULL, *dir = NULL;
     const char *listen_arg = NULL;
+    struct rpc_daemon_opts dopts;
+    rpc_daemon_opts_init(&dopts);
+    static const struct option longopts[] = {RPC_DAEMON_LONGOPTS, {0}};
     int opt;
-    while ((opt = getopt(argc, argv, "g:i:p:c:d:l:m:h")) != -1) {
+    while ((opt = getopt_long(argc, argv, "g:i:p:c:d:l:m:h", longopts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'g':
             if (!daemon_parse_ll(optarg, 1, 1LL << 30, &gid)) {
@@ -83,7 +91,11 @@ int main(int argc, char **argv)
             }
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default:
+            if (!rpc_daemon_opt(&dopts, opt, optarg, "skvserver")) {
+                usage(stderr);
+                return 2;
+            }
         }
     }
     if (optind != argc || me < 0 || !gid || !peers_arg || !ctrl_arg ||
@@ -104,11 +116,19 @@ int main(int argc, char **argv)
                    : rpc_end_pool_list(pool, "skvserver", ctrl_arg, ctrls,
                                        SKV_MAX_PEERS, -1);
     struct persister *ps = NULL;
+    struct rpc_server *srv = rpc_server_new();
+    /* Raft and shard hand-over come only from servers of the deployment. */
+    static const char *const protect[] = {"Raft", "ShardKV.Install", NULL};
+    /* Port first, then the directory (see kvserver_main.c). */
     if (nc > 0) {
         daemon_default_log();
-        ps = daemon_open_data_dir("skvserver", dir);
+        if (rpc_daemon_opts_apply(&dopts, srv, "skvserver", protect) == 0 &&
+            rpc_serve_bind(srv, listen_arg ? listen_arg : self,
+                           "skvserver") == 0)
+            ps = daemon_open_data_dir("skvserver", dir);
     }
     if (!ps) {
+        rpc_server_close(srv);
         rpc_end_pool_free(pool);
         free(self);
         return nc > 0 ? 1 : 2;
@@ -116,7 +136,6 @@ int main(int argc, char **argv)
 
     sigset_t sigs;
     daemon_block_signals(&sigs); /* before any thread starts */
-    struct rpc_server *srv = rpc_server_new();
     struct skv_server *kv =
         skv_server_start(peers, n, (int)me, ps, maxraftstate, (int)gid,
                          ctrls, nc, rpc_end_pool_get, pool);

@@ -5,11 +5,13 @@
 #   deps.sh install    install the missing ones (root or passwordless sudo)
 set -u
 # clang + libclang-rt-14-dev (libFuzzer runtime, Debian 12 name): make fuzz-ci.
-PKGS="build-essential pkg-config libmsgpack-dev libcmocka-dev python3 python3-msgpack clang libclang-rt-14-dev"
+# libsodium-dev: the cluster key's challenge-response (rpc/auth.c).
+PKGS="build-essential pkg-config libmsgpack-dev libcmocka-dev libsodium-dev python3 python3-msgpack clang libclang-rt-14-dev"
 
 have_all() {
   command -v pkg-config >/dev/null 2>&1 || return 1
-  pkg-config --exists msgpack && pkg-config --exists cmocka
+  pkg-config --exists msgpack && pkg-config --exists cmocka &&
+    pkg-config --exists libsodium
 }
 
 case "${1:-check}" in

@@ -19,6 +19,7 @@
 #   KV_HOST          address to bind                      (127.0.0.1)
 #   KV_BIN           directory holding kvserver and kvcli (build/release/bin)
 #   KV_MAXRAFTSTATE  snapshot threshold in bytes          (kvserver default)
+#   KV_ARGS          extra kvserver options, e.g. "--cluster-key FILE"
 #
 # Example:
 #   test-scripts/kv-cluster.sh start
@@ -57,6 +58,8 @@ start_one() {
     mkdir -p "$KV_DIR/data$i"
     local args=(-i "$i" -p "$(all_addrs)" -d "$KV_DIR/data$i")
     [ -n "$KV_MAXRAFTSTATE" ] && args+=(-m "$KV_MAXRAFTSTATE")
+    # shellcheck disable=SC2206
+    [ -n "$KV_ARGS" ] && args+=($KV_ARGS)
     cl_spawn "$(pidfile "$i")" "$KV_DIR/server$i.log" "$KV_BIN/kvserver" "${args[@]}"
 }
 
@@ -98,6 +101,7 @@ start)
     KV_HOST=${KV_HOST:-127.0.0.1}
     KV_BIN=${KV_BIN:-$ROOT/build/release/bin}
     KV_MAXRAFTSTATE=${KV_MAXRAFTSTATE:-}
+    KV_ARGS=${KV_ARGS:-}
     case "$KV_BIN" in /*) ;; *) KV_BIN=$PWD/$KV_BIN ;; esac
     [ -x "$KV_BIN/kvserver" ] && [ -x "$KV_BIN/kvcli" ] ||
         die "kvserver/kvcli not found in $KV_BIN (build with make, or set KV_BIN)"
@@ -125,6 +129,7 @@ KV_PORT=$KV_PORT
 KV_HOST=$KV_HOST
 KV_BIN=$KV_BIN
 KV_MAXRAFTSTATE=$KV_MAXRAFTSTATE
+KV_ARGS="$KV_ARGS"
 EOF
     for ((i = 0; i < KV_N; i++)); do start_one "$i"; done
     for ((i = 0; i < KV_N; i++)); do wait_up "$i" 10; done

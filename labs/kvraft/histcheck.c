@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/daemon.h"
 #include "labs/porcupine/porcupine.h"
 
 struct rec {
@@ -129,6 +130,10 @@ int main(int argc, char **argv)
 {
     uint64_t timeout_ms = 10000;
     const char *final_path = NULL;
+    if (daemon_help_or_version(argc, argv, "kv-histcheck")) {
+        printf("usage: kv-histcheck [-t TIMEOUT_MS] [-f FINAL] HISTORY...\n");
+        return 0;
+    }
     int opt;
     while ((opt = getopt(argc, argv, "t:f:")) != -1) {
         switch (opt) {

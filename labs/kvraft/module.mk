@@ -17,9 +17,10 @@ $(LAB4_BIN): $(call objs,$(LAB4_SRCS)) $(call libs,$(LAB4_LIBS))
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 ALL_TARGETS += $(LAB4_BIN)
 $(eval $(call program,kv-histcheck,labs/kvraft/histcheck.c,porcupine common))
+$(eval $(call program,persist-edit,labs/kvraft/persist_edit.c,common))
 endif
 
-.PHONY: test-lab4 test-lab4A test-lab4B test-kv-daemons
+.PHONY: test-lab4 test-lab4A test-lab4B test-kv-daemons test-hostile
 test-lab4: $(LAB4_BIN)
 	@$(KV4_RUN_LAB) --label lab4 $(LAB4_BIN)
 test-lab4A: $(LAB4_BIN)
@@ -28,4 +29,7 @@ test-lab4B: $(LAB4_BIN)
 	@$(KV4_RUN_LAB) --label lab4B $(LAB4_BIN) '4B$$'
 test-kv-daemons: $(BUILD)/bin/kvserver $(BUILD)/bin/kvcli $(BUILD)/bin/kv-histcheck
 	@test-scripts/test-kv-daemons.sh $(BUILD)/bin
-EXTRA_TESTS += test-lab4 test-kv-daemons
+# Hostile clients and operator mistakes against real daemons (issue 13).
+test-hostile: $(BUILD)/bin/kvserver $(BUILD)/bin/kvcli $(BUILD)/bin/persist-edit
+	@test-scripts/test-hostile.sh $(BUILD)/bin
+EXTRA_TESTS += test-lab4 test-kv-daemons test-hostile
