@@ -39,3 +39,37 @@ test-lab3C: $(LAB3_BIN)
 test-lab3D: $(LAB3_BIN)
 	@$(RUN_LAB) --label lab3D $(LAB3_BIN) '3D$$'
 EXTRA_TESTS += test-lab3
+
+# SOLUTION BEGIN
+# Planted-bug builds of the reference Raft: raft/*.c compiled again with
+# one macro each into a separate object tree (as labs/sim's teeth), linked
+# with a lab 3 test file. The tests that should catch each bug must.
+# $(call lab3_bug_build,NAME,MACRO): the tree $(BUILD)/raftbug-NAME/
+define lab3_bug_build
+$(BUILD)/raftbug-$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -D$(2) -MMD -MP -c $$< -o $$@
+-include $(patsubst %.c,$(BUILD)/raftbug-$(1)/%.d,$(RAFT_SRCS))
+endef
+# $(call lab3_bug_bin,BIN,NAME,TESTSRCS): $(BUILD)/tests/BIN-NAME
+define lab3_bug_bin
+$(BUILD)/tests/$(1)-$(2): $(call objs,$(3)) $(patsubst %.c,$(BUILD)/raftbug-$(2)/%.o,$(RAFT_SRCS)) $(call libs,labtester labnet rpc common)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk)),)
+$(eval $(call lab3_bug_build,resend,RAFT_BUG_RESEND_PREV))
+$(eval $(call lab3_bug_bin,lab3,resend,$(LAB3_SRCS)))
+
+# TestRPCBytes3B counts bytes as Go does (gob's per-RPC overhead charged):
+# a leader resending the entry before nextIndex with every batch passes
+# on raw msgpack bytes but must fail, as it fails in Go.
+.PHONY: test-lab3-bytes
+test-lab3-bytes: $(BUILD)/tests/lab3-resend
+	@out=$$($(BUILD)/tests/lab3-resend --timeout 60 TestRPCBytes3B 2>&1); rc=$$?; \
+	if [ $$rc -ne 0 ] && echo "$$out" | grep -q "too many RPC bytes"; then \
+	    echo "test-lab3-bytes: ok: $$(echo "$$out" | grep -o 'got [0-9]* ([0-9]* counting.*')"; \
+	else echo "$$out"; echo "test-lab3-bytes: FAIL: redundant resending passed TestRPCBytes3B"; exit 1; fi
+EXTRA_TESTS += test-lab3-bytes
+endif
+# SOLUTION END
