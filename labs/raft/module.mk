@@ -40,6 +40,22 @@ test-lab3D: $(LAB3_BIN)
 	@$(RUN_LAB) --label lab3D $(LAB3_BIN) '3D$$'
 EXTRA_TESTS += test-lab3
 
+# The extra suite (beyond Go, graded separately): directed scenarios for
+# the classic bugs the graded tests catch only by chance (lab3extra.c).
+LAB3X_SRCS := labs/raft/lab3extra.c labs/raft/config.c
+LAB3X_BIN := $(BUILD)/tests/lab3extra
+ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk)),)
+$(LAB3X_BIN): $(call objs,$(LAB3X_SRCS)) $(call libs,$(LAB3_LIBS))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+ALL_TARGETS += $(LAB3X_BIN)
+endif
+.PHONY: test-lab3-extra test-extra
+test-lab3-extra: $(LAB3X_BIN)
+	@$(RUN_LAB) --label lab3-extra $(LAB3X_BIN)
+test-extra: test-lab3-extra
+EXTRA_TESTS += test-lab3-extra
+
 # SOLUTION BEGIN
 # Planted-bug builds of the reference Raft: raft/*.c compiled again with
 # one macro each into a separate object tree (as labs/sim's teeth), linked
@@ -60,6 +76,22 @@ endef
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk)),)
 $(eval $(call lab3_bug_build,resend,RAFT_BUG_RESEND_PREV))
 $(eval $(call lab3_bug_bin,lab3,resend,$(LAB3_SRCS)))
+$(eval $(call lab3_bug_build,commit,RAFT_BUG_COMMIT_OLD_TERM))
+$(eval $(call lab3_bug_bin,lab3extra,commit,$(LAB3X_SRCS)))
+$(eval $(call lab3_bug_build,vote,RAFT_BUG_FORGET_VOTE))
+$(eval $(call lab3_bug_bin,lab3extra,vote,$(LAB3X_SRCS)))
+
+# The extra suite's teeth: each planted bug must fail its scenario test
+# in at least LAB3X_TEETH_MIN of LAB3X_TEETH_RUNS runs (one run each in
+# make test; the full count on demand).
+LAB3X_TEETH_RUNS ?= 1
+LAB3X_TEETH_MIN ?= 1
+.PHONY: test-lab3-extra-teeth
+test-lab3-extra-teeth: $(BUILD)/tests/lab3extra-commit $(BUILD)/tests/lab3extra-vote
+	@labs/raft/extra-teeth.sh $(LAB3X_TEETH_RUNS) $(LAB3X_TEETH_MIN) \
+	    $(BUILD)/tests/lab3extra-commit TestFigure8Scenario3X \
+	    $(BUILD)/tests/lab3extra-vote TestRestartedVoter3X
+EXTRA_TESTS += test-lab3-extra-teeth
 
 # TestRPCBytes3B counts bytes as Go does (gob's per-RPC overhead charged):
 # a leader resending the entry before nextIndex with every batch passes
