@@ -194,7 +194,7 @@ static void test_restarted_voter(void)
     /* B must time out after V and W are back but before they do: with
      * election timeouts in [lo, 2*lo] a head start just over lo does it
      * (the reference: 300-600 ms); a longer one suits slower timers. */
-    static const uint64_t delays[] = {320, 320, 700, 320, 700};
+    static const uint64_t delays[] = {320, 320, 320, 320, 320, 700};
     int aligned = 0;
     for (int r = 0; r < (int)(sizeof(delays) / sizeof(delays[0])); r++)
         aligned += restarted_voter_round(cfg, r, delays[r]);
