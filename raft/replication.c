@@ -54,6 +54,11 @@ static void send_append(struct raft_core *c, int peer, uint64_t now_ms,
     int64_t prev = p->next_index - 1;
     if (prev < c->log.snap_index)
         prev = c->log.snap_index;
+#ifdef RAFT_BUG_RESEND_PREV /* planted bug for labs/raft's extra tests: */
+    if (with_entries && prev > c->log.snap_index && /* redundant resend */
+        prev < raft_log_last_index(&c->log))
+        prev--;
+#endif
     int64_t last = with_entries ? raft_log_last_index(&c->log) : prev;
     size_t n = 0, bytes = 0;
     for (int64_t i = prev + 1; i <= last; i++) {
@@ -77,8 +82,13 @@ static void send_append(struct raft_core *c, int peer, uint64_t now_ms,
         struct raft_entry *es = (struct raft_entry *)(void *)block;
         uint8_t *data = block + hdr;
         for (size_t k = 0; k < n; k++) {
+#ifndef RAFT_BUG_RESEND_PREV
             const struct raft_log_entry *e =
                 raft_log_get(&c->log, p->next_index + (int64_t)k);
+#else
+            const struct raft_log_entry *e =
+                raft_log_get(&c->log, prev + 1 + (int64_t)k);
+#endif
             es[k].term = e->term;
             es[k].len = e->len;
             es[k].data = data;

@@ -4,6 +4,9 @@
 #   make handout            the student skeleton, in $(BUILDDIR)/handout/
 #   make check-handout      generate it, leak-check it, build it (-Werror)
 #                           and check a sample of its tests fails cleanly
+#   make test-tamper        grade's tamper check on planted bypasses
+#   make autograder [LAB=N] Gradescope's autograder zip ($(BUILDDIR)/)
+#   make test-autograder    it, end to end in Gradescope's layout
 #   test-scripts/grade [--tree PATH] [--runs N] [PART ...]
 #                           grade a tree (Gradescope JSON in results/)
 HANDOUT_DIR := $(BUILDDIR)/handout
@@ -18,4 +21,24 @@ handout:
 	@test-scripts/handout.py --out $(HANDOUT_DIR)
 check-handout: all
 	@labs/classroom/check-handout.py --out $(HANDOUT_DIR)
+
+# The Gradescope autograder zip (LAB: the labs/parts it grades, default
+# all; the course's limits as grade's defaults), and its end-to-end test in
+# Gradescope's directory layout (lab 2: reference, skeleton, hang, crash,
+# tampering; ~5 minutes).
+LAB ?=
+AUTOGRADER_ZIP := $(BUILDDIR)/autograder$(if $(LAB),-lab$(LAB)).zip
+.PHONY: autograder test-autograder
+autograder:
+	@labs/classroom/autograder/make-autograder.py --out $(AUTOGRADER_ZIP) \
+	    $(if $(LAB),--labs "$(LAB)")
+test-autograder:
+	@labs/classroom/tests/test-autograder.sh
+EXTRA_TESTS += test-autograder
+
+# grade's tamper check refuses fault-model bypasses, accepts the reference.
+.PHONY: test-tamper
+test-tamper: $(foreach l,kvsrv raft kvraft shardctrler shardkv,$(BUILD)/lib/lib$(l).a)
+	@labs/classroom/tests/test-tamper.sh $(BUILD)
+EXTRA_TESTS += test-tamper
 # SOLUTION END

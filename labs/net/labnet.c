@@ -8,6 +8,10 @@
  *               counts every Call), then reads the end's state once, as
  *               processReq does: enabled, connected server instance,
  *               reliable, long reordering.
+ *               - Reliable, server called by several threads lately: a
+ *                 0-999 us delay, so that concurrent requests reorder as
+ *                 labrpc's goroutines make them; then the dead check, as
+ *                 below.
  *               - No live server (disabled, unconnected, deleted): sleep
  *                 rand%100 ms (rand%7000 with long delays) and fail; no
  *                 byte leaves the process, so no handler can run.
@@ -85,6 +89,28 @@
 #define LABNET_REORDER_BASE_MS 200     /* 200 + rand(1 + rand(2000)) */
 #define LABNET_REORDER_SPAN_MS 2000
 
+/* labrpc's Call has no timeout: it returns when the handler returns or the
+ * network loses the message, so a handler that never returns hangs its
+ * caller (and fails the test, under the runner's per-test limit). rpc's
+ * default 10 s bound would let a clerk recover from a hung handler, so
+ * the network's ends wait "forever" (2^40 ms, ~35 years; the deadline
+ * arithmetic in ns stays far from overflow). on_wait still ends a call at
+ * once when the server is killed or the end disabled. */
+#define LABNET_CALL_TIMEOUT_MS (UINT64_C(1) << 40)
+
+/* Go reorders requests even on the reliable network: labrpc hands every
+ * request to its own goroutine, so concurrent calls reach the handlers in
+ * any order. Here the calls to one server share one ordered TCP stream,
+ * and Raft's handlers run inline in arrival order. So a request to a
+ * server that other threads are also calling (one arrived from another
+ * thread within the last LABNET_BUSY_MS) waits a random 0-999 us before
+ * it is sent, which reorders concurrent requests at goroutine scale.
+ * Traffic from a single thread is sequential anyway (rpc_call blocks) and
+ * is not delayed, so single-clerk tests and benchmarks keep their speed.
+ * The unreliable net's 0-26 ms delay already reorders more. */
+#define LABNET_JITTER_US 1000
+#define LABNET_BUSY_MS 10
+
 /* A name-keyed intrusive hash table (ends and server slots). Names are
  * looked up on every configuration call; shardkv's tester makes a fresh
  * end per cross-group RPC, so a linear list would go quadratic. */
@@ -106,6 +132,8 @@ struct labnet_slot {
     uint64_t gen;             /* instance generation; 0 = no server */
     struct labnet_end *conns; /* ends connected to this name */
     int tl_lane;              /* its timeline lane */
+    pthread_t last_caller;    /* thread of the latest request */
+    uint64_t busy_until_ns;   /* concurrent callers seen until then */
 };
 
 struct labnet_end {
@@ -268,6 +296,20 @@ static bool labnet_dead_locked(const struct labnet_end *le,
     return !le->enabled || c->slot->gen != c->gen;
 }
 
+/* Note a request to slot from this thread; true if other threads sent it
+ * requests recently, so this one may be reordered with theirs. */
+static bool labnet_busy_locked(struct labnet_slot *slot)
+{
+    uint64_t now = clock_now_ns();
+    pthread_t self = pthread_self();
+    if (slot->busy_until_ns != 0 && !pthread_equal(self, slot->last_caller))
+        slot->busy_until_ns = now + LABNET_BUSY_MS * 1000000ull;
+    else if (slot->busy_until_ns == 0)
+        slot->busy_until_ns = 1; /* last_caller is valid from now on */
+    slot->last_caller = self;
+    return now < slot->busy_until_ns;
+}
+
 static void labnet_hook_enter_locked(struct labnet_end *le)
 {
     le->in_hooks++;
@@ -327,7 +369,18 @@ static int labnet_on_request(void *ctx, struct rpc_end *end,
 
     struct labnet_call call = {le, slot, slot->gen, net->reliable,
                                net->long_reordering, tl_call};
-    if (!call.reliable) {
+    if (call.reliable && labnet_busy_locked(slot)) {
+        /* Sub-millisecond, so a plain sleep: rpc_end_sleep counts whole
+         * ms, and a shutdown waits at most this long for the thread. */
+        uint64_t us = rng_below(&le->rng, LABNET_JITTER_US);
+        pthread_mutex_unlock(&net->mu);
+        clock_sleep_ns(us * 1000);
+        pthread_mutex_lock(&net->mu);
+        if (labnet_dead_locked(le, &call)) {
+            rc = ERR_UNREACHABLE;
+            goto out;
+        }
+    } else if (!call.reliable) {
         uint64_t ms = rng_below(&le->rng, LABNET_SHORT_DELAY_MS);
         if ((rc = labnet_sleep_locked(le, ms)) != 0)
             goto out;
@@ -536,6 +589,7 @@ struct rpc_end *labnet_make_end(struct labnet *net, const char *endname)
     le->net = net;
     le->end = end;
     rpc_end_set_filter(end, &labnet_filter, le);
+    rpc_end_set_timeout(end, LABNET_CALL_TIMEOUT_MS);
 
     pthread_mutex_lock(&net->mu);
     if (labnet_find_end_locked(net, endname)) {

@@ -6,6 +6,10 @@
  *   - ends start disabled and unconnected; enable/connect as in labrpc;
  *   - a call on a disabled/unconnected end, or to a deleted server, runs no
  *     handler and fails after 0-99 ms (0-6999 ms with long delays);
+ *   - a call returns only when labrpc's would: no RPC-layer timeout (a
+ *     handler that never returns hangs its caller, as in Go);
+ *   - reliable: 0-999 us delay per request, so concurrent requests reach
+ *     handlers out of order, as labrpc's per-request goroutines do;
  *   - unreliable: 0-26 ms delay, then 10% of requests dropped, and 10% of
  *     replies dropped after the handler ran;
  *   - long reordering: 2/3 of replies delayed 200-2199 ms;

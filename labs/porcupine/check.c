@@ -17,7 +17,7 @@
  * ("dancing links").
  *
  * Partitions run on a small pool (the calling thread plus helpers, one per
- * CPU in all); a kill flag stops them when the time budget runs out (or,
+ * CPU in all), smallest first; a kill flag stops them when the time budget runs out (or,
  * without info, at the first illegal one). */
 #include "labs/porcupine/porcupine_internal.h"
 
@@ -147,7 +147,7 @@ struct run {
     const struct porcupine_op *ops;
     struct porcupine_part *parts;
     size_t nparts;
-    size_t *order; /* partitions, largest first */
+    size_t *order; /* partitions, smallest first */
     bool verbose;
     uint64_t deadline_ns; /* 0: none */
     atomic_size_t next;
@@ -443,11 +443,17 @@ enum porcupine_result porcupine_check(const struct porcupine_model *model,
     atomic_init(&r.next, 0);
     atomic_init(&r.kill, 0);
 
-    /* Largest first, so a big partition does not start last. */
+    /* Smallest first. Go's Porcupine starts every partition at once, so a
+     * small partition is always checked even when big ones use the whole
+     * budget; a pool taking the largest first would leave small ones
+     * unstarted (Unknown, a pass) behind big ones that time out. Shortest
+     * first, every partition smaller than the ones running at the
+     * deadline has been checked, which is as much as Go's time-sliced
+     * goroutines finish. */
     r.order = xmalloc((r.nparts ? r.nparts : 1) * sizeof(size_t));
     for (size_t i = 0; i < r.nparts; i++) {
         size_t j = i;
-        while (j > 0 && r.parts[r.order[j - 1]].n < r.parts[i].n) {
+        while (j > 0 && r.parts[r.order[j - 1]].n > r.parts[i].n) {
             r.order[j] = r.order[j - 1];
             j--;
         }

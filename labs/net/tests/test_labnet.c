@@ -171,6 +171,9 @@ static const struct rpc_method junk_methods[] = {
     {"Handler3", junk_handler3, 0},
     {"Handler6", junk_handler6, 0},
     {"Handler7", junk_handler7, 0},
+    /* Handler2 on the connection's reader thread, as Raft's handlers
+     * run: the log then shows the order in which requests arrived. */
+    {"Handler2i", junk_handler2, RPC_INLINE},
 };
 
 /* ------------------------------------------------------------------------
@@ -691,6 +694,103 @@ static void test_killed(void **state)
     pending_destroy(&c, t);
 }
 
+/* labrpc's Call has no timeout: a handler that does not return keeps its
+ * caller waiting, so a hung KV handler fails its test as in Go. rpc's own
+ * default bound (RPC_DEFAULT_CALL_TIMEOUT_MS, 10 s) must not apply: the
+ * call is still waiting after it, and succeeds once the handler returns. */
+static void test_no_call_timeout(void **state)
+{
+    struct fx *f = *state;
+    labnet_add_server(f->net, "server99", f->srv[0]);
+    struct rpc_end *e = fx_end(f, "end1-99");
+
+    struct pending c;
+    pthread_t t;
+    pending_start(&c, &t, e, "JunkServer.Handler3", 7);
+    wait_dispatched(f->srv[0], 1);
+    assert_false(pending_wait(&c, RPC_DEFAULT_CALL_TIMEOUT_MS + 1000));
+
+    pthread_mutex_lock(&f->junk[0].mu);
+    f->junk[0].release = true;
+    pthread_cond_broadcast(&f->junk[0].cv);
+    pthread_mutex_unlock(&f->junk[0].mu);
+    assert_true(pending_wait(&c, 5000));
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(c.reply, -7);
+    pending_destroy(&c, t);
+}
+
+/* One caller of the reorder test: waits for its start time, then calls
+ * the inline Handler2i with its index. */
+struct staggered {
+    struct rpc_end *e;
+    int64_t idx;
+    uint64_t start_ns;
+    int rc;
+};
+
+static void *staggered_main(void *p)
+{
+    struct staggered *s = p;
+    uint64_t now = clock_now_ns();
+    if (now < s->start_ns)
+        clock_sleep_ns(s->start_ns - now);
+    struct sreply r;
+    s->rc = rpc_call(s->e, "JunkServer.Handler2i", enc_n, &s->idx, dec_s,
+                     &r);
+    return NULL;
+}
+
+/* labrpc runs each request in its own goroutine, so even the reliable
+ * network reorders concurrent calls. 20 threads call an inline handler
+ * 200 us apart; over 5 rounds the arrival order must show inversions
+ * (about 11 per round expected with 0-999 us delays; an ordered stream
+ * gives none unless the machine stalls threads for > 200 us). Sequential
+ * calls from one thread must stay in order. */
+static void test_reliable_reorders(void **state)
+{
+    struct fx *f = *state;
+    labnet_add_server(f->net, "server99", f->srv[0]);
+    struct rpc_end *e = fx_end(f, "end1-99");
+    struct junk *j = &f->junk[0];
+    enum { N = 20, ROUNDS = 5 };
+    int inversions = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        pthread_mutex_lock(&j->mu);
+        j->nlog2 = 0;
+        pthread_mutex_unlock(&j->mu);
+        struct staggered s[N];
+        pthread_t t[N];
+        uint64_t t0 = clock_now_ns() + 20000000ull;
+        for (int i = 0; i < N; i++) {
+            s[i] = (struct staggered){e, i, t0 + (uint64_t)i * 200000, -1};
+            spawn(&t[i], staggered_main, &s[i]);
+        }
+        for (int i = 0; i < N; i++)
+            pthread_join(t[i], NULL);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(s[i].rc, 0);
+        assert_int_equal(j->nlog2, N);
+        for (int a = 0; a < N; a++)
+            for (int b = a + 1; b < N; b++)
+                inversions += j->log2[a] > j->log2[b];
+    }
+    print_message("reliable net: %d inversions in %d rounds of %d "
+                  "concurrent calls\n", inversions, ROUNDS, N);
+    assert_true(inversions >= 10);
+
+    /* One thread's calls are sequential: never reordered, never delayed
+     * beyond the network's usual cost. */
+    clock_sleep_ms(20); /* let the busy window lapse */
+    j->nlog2 = 0;
+    struct sreply r;
+    for (int64_t i = 0; i < 50; i++)
+        assert_int_equal(rpc_call(e, "JunkServer.Handler2i", enc_n, &i,
+                                  dec_s, &r), 0);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(j->log2[i], i);
+}
+
 static void test_benchmark(void **state)
 {
     struct fx *f = *state;
@@ -1051,6 +1151,8 @@ int main(int argc, char **argv)
         T(test_concurrent_one),
         T(test_regression1),
         T(test_killed),
+        T(test_no_call_timeout),
+        T(test_reliable_reorders),
         T(test_benchmark),
         T(test_dead_short_delays),
         T(test_dead_long_delays),
