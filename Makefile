@@ -110,7 +110,8 @@ deps:
 test-unit: $(UNIT_TESTS)
 	@test-scripts/run-unit.sh $(UNIT_TESTS)
 
-# The dependency rule of DESIGN.md §2 (which module may include which).
+# The dependency rule: which module may include which (the table is in
+# test-scripts/check-layers.sh).
 check-layers:
 	@test-scripts/check-layers.sh
 

@@ -26,7 +26,14 @@
  * A failure is fatal to the process, like log.Fatalf in the Go tester:
  * tester_fatalf() prints "--- FAIL: TestX (1.23s)", the message with its
  * file:line, the seed and a replay command, then exits with status 1. It
- * may be called from any thread. A test passes by returning. */
+ * may be called from any thread. A test passes by returning.
+ *
+ * How a failure message speaks (students read it without the test source):
+ * its first line says, in plain words, what went wrong and the likely cause
+ * ("an Append was applied twice: ... - was a retransmitted request executed
+ * again?"), every number labelled and limits stated; the runner prints that
+ * line alone in its summary. Details (values, per-server state) go on
+ * further lines, indented, and stay in the log. */
 #ifndef LABS_TESTER_TESTER_H_
 #define LABS_TESTER_TESTER_H_
 
