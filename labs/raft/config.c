@@ -309,14 +309,23 @@ static bool check_logs_locked(struct rcfg *cfg, int i, int64_t index,
             char a[96], b[96];
             rcmd_format(cmd, len, a, sizeof(a));
             rcmd_format(old->data, old->len, b, sizeof(b));
-            snprintf(err, errlen, "two servers applied different commands "
-                     "at index %" PRId64 " (server %d: %s, server %d: %s) - "
-                     "a committed entry was overwritten or a leader was "
-                     "elected without the newest log: check the election "
-                     "restriction (up-to-date log), the commit rule (only "
-                     "the current term's entries by counting), and that "
-                     "currentTerm/votedFor/log are persisted before "
-                     "replying", index, i, a, j, b);
+            if (j == i)
+                snprintf(err, errlen, "server %d applied %s at index %"
+                         PRId64 " where it had applied %s before a restart "
+                         "- committed entries were lost across the "
+                         "restart: are currentTerm, votedFor and the log "
+                         "persisted (persister_save) before replying to "
+                         "any RPC, and read back in raft_make?", i, a,
+                         index, b);
+            else
+                snprintf(err, errlen, "server %d applied %s at index %"
+                         PRId64 " where server %d applied %s - a committed "
+                         "entry was overwritten or a leader was elected "
+                         "without the newest log: check the election "
+                         "restriction (up-to-date log), the commit rule "
+                         "(only the current term's entries by counting), "
+                         "and that currentTerm/votedFor/log are persisted "
+                         "before replying", i, a, index, j, b);
         }
     }
     bool prevok = log_at(&cfg->logs[i], index - 1) != NULL;
