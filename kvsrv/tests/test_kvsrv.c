@@ -3,10 +3,11 @@
  * rpc_server, including a retransmitted Append answered from the dedup
  * table.
  *
- * The server + clerk tests are reference-only (a SOLUTION region): they
- * speak the reference's wire fields, which a student may name otherwise,
- * and lab 2 is graded by its 9 tests alone (make test-lab2). The
- * skeleton keeps the tests of the tables it gives, which pass there. */
+ * The server + clerk tests exist only in the reference tree (they are
+ * marked as solution): they speak the reference's wire field names, which
+ * a student may choose otherwise, and lab 2 is graded by its 9 tests
+ * alone (make test-lab2). The student skeleton keeps the tests of the
+ * tables it gives, which pass there. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

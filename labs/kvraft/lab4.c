@@ -174,11 +174,17 @@ static void generic_client(struct client_run *r, struct kv4_client *myck)
              * random keys */
             if (!g->randomkeys && strcmp(v, (char *)last.data) != 0)
                 fatalf("Get(%s) returned a wrong value (%zu bytes, wanted "
-                       "%zu) - an Append lost or applied twice (duplicate "
-                       "table not replicated through the log, or not in "
-                       "the snapshot?), or a stale read\n"
-                       "    wanted: '%.200s'\n    got:    '%.200s'", key,
-                       strlen(v), last.len, (char *)last.data, v);
+                       "%zu): %s\n    wanted: '%.200s'\n"
+                       "    got:    '%.200s'", key, strlen(v), last.len,
+                       strlen(v) > last.len
+                           ? "longer than this client's appends - an Append "
+                             "applied twice (is the duplicate table consulted "
+                             "when a command is applied, replicated through "
+                             "the log, kept in the snapshot?)"
+                           : "an Append lost or not yet visible - a stale "
+                             "read (a Get not through the log), or a reply "
+                             "sent before the command committed?",
+                       (char *)last.data, v);
             free(v);
         }
     }

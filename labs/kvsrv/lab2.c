@@ -193,11 +193,17 @@ static void *generic_client_main(void *arg)
                     d++;
                 size_t from = d > 40 ? d - 40 : 0;
                 fatalf("Get(%s) returned a wrong value (%zu bytes instead "
-                       "of %zu, first difference at byte %zu): an Append "
-                       "lost, doubled or applied out of order, or a stale "
-                       "reply?\n    wanted from byte %zu: '%.80s'\n"
+                       "of %zu, first difference at byte %zu): %s\n"
+                       "    wanted from byte %zu: '%.80s'\n"
                        "    got from byte %zu:    '%.80s'", key, strlen(v),
-                       last.len, d, from, w + from, from, v + from);
+                       last.len, d,
+                       strlen(v) > last.len
+                           ? "longer than this client's appends - an Append "
+                             "applied twice (a retry executed again?)"
+                           : "an Append lost or applied out of order, or a "
+                             "Put/Append acknowledged without being "
+                             "executed?",
+                       from, w + from, from, v + from);
             }
             free(v);
         }
