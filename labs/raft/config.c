@@ -965,6 +965,7 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
 {
     uint64_t t0 = clock_now_ns();
     int starts = 0;
+    bool accepted = false; /* some raft_start() returned true (message only) */
     while (clock_now_ns() - t0 < 10000000000ull &&
            !atomic_load(&cfg->finished)) {
         /* try all the servers, maybe one is the leader. */
@@ -980,6 +981,7 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
             }
         }
         if (index != -1) {
+            accepted = true;
             /* somebody claimed to be the leader and to have submitted our
              * command; wait a while for agreement. */
             uint64_t t1 = clock_now_ns();
@@ -1011,9 +1013,16 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
     if (!atomic_load(&cfg->finished)) {
         char s[96];
         rcmd_format(rcmd_bytes(cmd), cmd->len, s, sizeof(s));
+        if (!accepted)
+            tester_fatalf("the command %s was not committed within 10 "
+                          "seconds: no connected server accepted it - "
+                          "raft_start() returned false on every one (no "
+                          "leader elected, or raft_start not written yet)",
+                          s);
         tester_fatalf("the command %s was not committed by %d servers "
-                      "within 10 seconds - no stable leader accepted it, or "
-                      "the leader never commits (election, replication, "
+                      "within 10 seconds although a leader accepted it - "
+                      "the leader does not replicate or commit, or keeps "
+                      "losing leadership (replication, nextIndex back-off, "
                       "commit rule)", s, expected);
     }
     return -1;
