@@ -85,11 +85,16 @@ static void check(struct kv4cfg *cfg, struct kv4_client *ck, const char *key,
 {
     char *v = op_get(cfg, ck, key, NULL, -1);
     if (strcmp(v, value) != 0)
-        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu) - "
-               "a lost or doubled write, a stale read from a server that is "
-               "not (or no longer) leader, or state not restored after a "
-               "restart?\n    expected: '%.200s'\n    received: '%.200s'",
-               key, strlen(v), strlen(value), value, v);
+        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu): "
+               "%s\n    expected: '%.200s'\n    received: '%.200s'",
+               key, strlen(v), strlen(value),
+               v[0] ? "a lost or doubled write, a stale read from a server "
+                      "that is not (or no longer) leader, or state not "
+                      "restored after a restart?"
+                    : "the key reads as empty - no write to it took effect "
+                   "(a clerk or server that does not send or apply "
+                   "writes yet?), or the state was lost in a restart",
+               value, v);
     free(v);
 }
 

@@ -120,12 +120,16 @@ static void check(struct skv5client *ck, const char *key, const char *value)
 {
     char *v = get(ck, key);
     if (strcmp(v, value) != 0)
-        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu) - a "
-               "write lost or applied twice when its shard moved (was the "
-               "shard sent without its duplicate table?), a stale read from "
-               "a group that no longer owns the shard, or state not "
-               "restored after a restart?\n    expected: '%.200s'\n"
-               "    received: '%.200s'", key, strlen(v), strlen(value),
+        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu): "
+               "%s\n    expected: '%.200s'\n    received: '%.200s'", key,
+               strlen(v), strlen(value),
+               v[0] ? "a write lost or applied twice when its shard moved "
+                      "(was the shard sent without its duplicate table?), a "
+                      "stale read from a group that no longer owns the "
+                      "shard, or state not restored after a restart?"
+                    : "the key reads as empty - no write to it took effect "
+                   "(a clerk or server that does not send or apply "
+                   "writes yet?), or the state was lost in a restart",
                value, v);
     free(v);
 }
