@@ -54,9 +54,9 @@ static void op_put(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
 {
     int64_t start = porcupine_now_ns();
     if (kv_clerk_put(c->ck, key, value) != 0)
-        fatalf("Put(%s) returned an error: the clerk gave up although its end was "
-               "not shut down (a clerk must keep trying servers until one "
-               "answers)", key);
+        fatalf("Put(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep trying "
+               "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
     if (log)
@@ -70,9 +70,9 @@ static void op_append(struct kv4cfg *cfg, struct kv4_client *c,
 {
     int64_t start = porcupine_now_ns();
     if (kv_clerk_append(c->ck, key, value) != 0)
-        fatalf("Append(%s) returned an error: the clerk gave up although its end was "
-               "not shut down (a clerk must keep trying servers until one "
-               "answers)", key);
+        fatalf("Append(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep trying "
+               "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
     if (log)

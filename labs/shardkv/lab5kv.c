@@ -103,17 +103,19 @@ static char *get(struct skv5client *c, const char *key)
 static void put(struct skv5client *c, const char *key, const char *value)
 {
     if (skv_clerk_put(c->ck, key, value) != 0)
-        fatalf("Put(%s) returned an error: the clerk gave up although its end was "
-               "not shut down (a clerk must keep asking the owning group, "
-               "re-reading the configuration, until it succeeds)", key);
+        fatalf("Put(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep asking the "
+               "owning group, re-reading the configuration, until it "
+               "succeeds)", key);
 }
 
 static void append(struct skv5client *c, const char *key, const char *value)
 {
     if (skv_clerk_append(c->ck, key, value) != 0)
-        fatalf("Append(%s) returned an error: the clerk gave up although its end was "
-               "not shut down (a clerk must keep asking the owning group, "
-               "re-reading the configuration, until it succeeds)", key);
+        fatalf("Append(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep asking the "
+               "owning group, re-reading the configuration, until it "
+               "succeeds)", key);
 }
 
 static void check(struct skv5client *ck, const char *key, const char *value)
