@@ -80,7 +80,11 @@ struct kv_dedup_entry *kv_dedup_find(struct kv_dedup *d, uint64_t client);
 /* Record that client's request seq was executed, replacing (and freeing)
  * the previous reply: a client sends request seq only after it got the
  * reply to seq-1, so the old reply can never be asked for again. reply is
- * taken (owned by the table afterwards; may be NULL). Returns the entry. */
+ * taken (owned by the table afterwards; may be NULL). Returns the entry.
+ * seq must be >= 1: 0 marks an empty slot and is asserted against, so a
+ * handler must reject a request whose seq is 0 (reply ERR_BADARGS, i.e.
+ * return it from the handler) before recording it - otherwise any client
+ * that sends seq 0 crashes the server. Clerks number from 1. */
 struct kv_dedup_entry *kv_dedup_record(struct kv_dedup *d, uint64_t client,
                                        uint64_t seq, char *reply,
                                        size_t reply_len);

@@ -117,7 +117,9 @@ struct mr_coord;
  * one (or the end of the job) and then returns MR_TASK_WAIT. */
 void mr_coord_get_task(struct mr_coord *c, uint64_t wait_ms,
                        struct mr_task *t);
-/* A worker finished (kind,id). Idempotent; stale duplicates are ignored. */
+/* A worker finished (kind,id). Idempotent; stale duplicates, and reports
+ * for a task that was never handed out (e.g. a reduce during the map
+ * phase), are ignored. */
 void mr_coord_task_done(struct mr_coord *c, int kind, int id);
 /* A worker could not do (kind,id): make it idle again at once, and fail the
  * job once it has failed max_failures times. */

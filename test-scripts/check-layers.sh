@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-layers.sh - enforce the dependency rule of DESIGN.md §2:
+# check-layers.sh - enforce the dependency rule between modules
 #   common <- rpc <- {mr, kvsrv, raft} <- {kvraft, shardctrler} <- shardkv,
 # labs/ and bench/ may use everything, no system module includes labs/,
 # and raft/ never includes socket headers (the core talks through rpc/).

@@ -89,7 +89,11 @@ def run_test(binary, name, seed, timeout, hard_limit, logpath, env, quiet):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
 
+        # The failure message's first line is its one-line summary (what
+        # went wrong and the likely cause); more lines (details, the
+        # config's state dump) stay in the log, and the summary says so.
         first_error = []
+        more = []
 
         def pump():
             after_fail = False
@@ -97,6 +101,10 @@ def run_test(binary, name, seed, timeout, hard_limit, logpath, env, quiet):
                 line = raw.decode("utf-8", errors="replace")
                 log.write(line)
                 log.flush()
+                if first_error and not more and line.strip() and \
+                        not line.lstrip().startswith("seed:") and \
+                        line.rstrip("\n") != "FAIL":
+                    more.append(True)
                 if after_fail and not first_error:
                     first_error.append(line.strip())
                 after_fail = line.startswith("--- FAIL")
@@ -131,6 +139,8 @@ def run_test(binary, name, seed, timeout, hard_limit, logpath, env, quiet):
                     why = f"killed by signal {-rc}"
             else:
                 why = first_error[0] if first_error else f"exit status {rc}"
+                if first_error and more:
+                    why += " [more in the log]"
         if why:
             log.write(f"run-lab: {name} FAILED ({why}) seed {seed}\n")
     return rc == 0 and not why, secs, why

@@ -143,7 +143,10 @@ sort mr-out* | grep . > mr-wc-all
 if cmp mr-wc-all mr-correct-wc.txt; then
     echo '---' wc test: PASS
 else
-    echo '---' wc output is not the same as mr-correct-wc.txt
+    echo '---' wc output is not the same as mr-correct-wc.txt "(mrsequential's):" \
+         a key missing or doubled, or a line not "key value" - are all nReduce \
+         mr-out-Y written, each key reduced once with all its values, in the \
+         directory the test runs in? "(compare mr-wc-all with mr-correct-wc.txt there)"
     echo '---' wc test: FAIL
     failed_any=1
 fi
@@ -173,7 +176,9 @@ sort mr-out* | grep . > mr-indexer-all
 if cmp mr-indexer-all mr-correct-indexer.txt; then
     echo '---' indexer test: PASS
 else
-    echo '---' indexer output is not the same as mr-correct-indexer.txt
+    echo '---' indexer output is not the same as mr-correct-indexer.txt \
+         "(mrsequential's)": values of a key split between reduces or lost - is \
+         every pair of key K sent to reduce "mr_ihash(K) % nReduce"?
     echo '---' indexer test: FAIL
     failed_any=1
 fi
@@ -193,7 +198,9 @@ maybe_quiet $TIMEOUT $WORKER "$APPS/mtiming.so"
 
 NT=$(cat mr-out* | grep '^times-' | wc -l | sed 's/ //g')
 if [ "$NT" != "2" ]; then
-    echo '---' saw "$NT" workers rather than 2
+    echo '---' saw "$NT" workers running map tasks at the same time rather than 2: \
+         the coordinator must hand a second idle map task to a second worker \
+         without waiting for the first to finish
     echo '---' map parallelism test: FAIL
     failed_any=1
 fi
@@ -201,7 +208,8 @@ fi
 if cat mr-out* | grep '^parallel.* 2' > /dev/null; then
     echo '---' map parallelism test: PASS
 else
-    echo '---' map workers did not run in parallel
+    echo '---' map workers did not run in parallel "(their run times never overlapped)": \
+         is a map task handed out only after the previous one finished?
     echo '---' map parallelism test: FAIL
     failed_any=1
 fi
@@ -221,7 +229,8 @@ maybe_quiet $TIMEOUT $WORKER "$APPS/rtiming.so"
 
 NT=$(cat mr-out* | grep '^[a-z] 2' | wc -l | sed 's/ //g')
 if [ "$NT" -lt "2" ]; then
-    echo '---' too few parallel reduces.
+    echo '---' too few parallel reduces "($NT workers ran reduce tasks at once, need at least 2)": \
+         is a reduce task handed out only after the previous one finished?
     echo '---' reduce parallelism test: FAIL
     failed_any=1
 else
@@ -247,7 +256,9 @@ NT=$(cat mr-out* | awk '{print $2}')
 if [ "$NT" -eq "8" ] 2> /dev/null; then
     echo '---' job count test: PASS
 else
-    echo '---' map jobs ran incorrect number of times "($NT != 8)"
+    echo '---' map tasks ran "$NT times for 8 input files (each must run exactly once):" \
+         a task re-issued before its 10-second timeout, or handed to two \
+         workers at once
     echo '---' job count test: FAIL
     failed_any=1
 fi
@@ -303,7 +314,9 @@ sort mr-out* | grep . > mr-wc-all-final
 if cmp mr-wc-all-final mr-wc-all-initial; then
     echo '---' early exit test: PASS
 else
-    echo '---' output changed after first worker exited
+    echo '---' output changed after the first process exited: a worker or the \
+         coordinator exited while tasks were still running - nobody may exit \
+         before every mr-out-Y is final "(Done() only after every reduce reported)"
     echo '---' early exit test: FAIL
     failed_any=1
 fi
@@ -347,7 +360,10 @@ sort mr-out* | grep . > mr-crash-all
 if cmp mr-crash-all mr-correct-crash.txt; then
     echo '---' crash test: PASS
 else
-    echo '---' crash output is not the same as mr-correct-crash.txt
+    echo '---' crash output is not the same as mr-correct-crash.txt "(mrsequential's):" \
+         with workers crashing, a task of a dead worker must be handed out \
+         again after 10 s, and a crashed task must leave no partial file - \
+         outputs written under a temporary name and renamed when complete
     echo '---' crash test: FAIL
     failed_any=1
 fi

@@ -52,7 +52,9 @@ static char *op_get(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
     char *v = kv_clerk_get(c->ck, key, NULL);
     int64_t end = porcupine_now_ns();
     if (!v)
-        fatalf("Get(%s): clerk shut down", key);
+        fatalf("Get(%s) returned NULL: the clerk gave up although its end was "
+               "not shut down (a clerk must keep trying servers until one "
+               "answers)", key);
     kv4cfg_op(cfg);
     record_op(cli, "Get", key, v, start, end);
     if (log)
@@ -66,7 +68,9 @@ static void op_put(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
 {
     int64_t start = porcupine_now_ns();
     if (kv_clerk_put(c->ck, key, value) != 0)
-        fatalf("Put(%s): clerk shut down", key);
+        fatalf("Put(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep trying "
+               "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
     record_op(cli, "Put", key, value, start, end);
@@ -81,7 +85,9 @@ static void op_append(struct kv4cfg *cfg, struct kv4_client *c,
 {
     int64_t start = porcupine_now_ns();
     if (kv_clerk_append(c->ck, key, value) != 0)
-        fatalf("Append(%s): clerk shut down", key);
+        fatalf("Append(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep trying "
+               "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
     record_op(cli, "Append", key, value, start, end);
@@ -95,7 +101,16 @@ static void check(struct kv4cfg *cfg, struct kv4_client *ck, const char *key,
 {
     char *v = op_get(cfg, ck, key, NULL, -1);
     if (strcmp(v, value) != 0)
-        fatalf("Get(%s): expected:\n%s\nreceived:\n%s", key, value, v);
+        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu): "
+               "%s\n    expected: '%.200s'\n    received: '%.200s'",
+               key, strlen(v), strlen(value),
+               v[0] ? "a lost or doubled write, a stale read from a server "
+                      "that is not (or no longer) leader, or state not "
+                      "restored after a restart?"
+                    : "the key reads as empty - no write to it took effect "
+                   "(a clerk or server that does not send or apply "
+                   "writes yet?), or the state was lost in a restart",
+               value, v);
     free(v);
 }
 
@@ -179,7 +194,17 @@ static void generic_client(struct client_run *r, struct kv4_client *myck)
             /* the following check only makes sense when we're not using
              * random keys */
             if (!g->randomkeys && strcmp(v, (char *)last.data) != 0)
-                fatalf("get wrong value, key %s, wanted:\n%s\n, got\n%s", key,
+                fatalf("Get(%s) returned a wrong value (%zu bytes, wanted "
+                       "%zu): %s\n    wanted: '%.200s'\n"
+                       "    got:    '%.200s'", key, strlen(v), last.len,
+                       strlen(v) > last.len
+                           ? "longer than this client's appends - an Append "
+                             "applied twice (is the duplicate table consulted "
+                             "when a command is applied, replicated through "
+                             "the log, kept in the snapshot?)"
+                           : "an Append lost or not yet visible - a stale "
+                             "read (a Get not through the log), or a reply "
+                             "sent before the command committed?",
                        (char *)last.data, v);
             free(v);
         }
@@ -308,15 +333,19 @@ static void generic_test(const char *part, int nclients, int nservers,
              * requests and had time to checkpoint. */
             size_t sz = kv4cfg_log_size(cfg);
             if ((int64_t)sz > 8 * maxraftstate)
-                fatalf("logs were not trimmed (%zu > 8*%" PRId64 ")", sz,
-                       maxraftstate);
+                fatalf("the Raft state was not trimmed: %zu bytes persisted, "
+                       "limit 8 x maxraftstate = %" PRId64 " - the server "
+                       "must call raft_snapshot() once "
+                       "persister_state_size() nears maxraftstate", sz,
+                       8 * maxraftstate);
         }
         if (maxraftstate < 0) {
             /* Check that snapshots are not used */
             size_t ssz = kv4cfg_snapshot_size(cfg);
             if (ssz > 0)
-                fatalf("snapshot too large (%zu), should not be used when "
-                       "maxraftstate = %" PRId64, ssz, maxraftstate);
+                fatalf("a snapshot of %zu bytes was saved although "
+                       "maxraftstate = %" PRId64 " (-1: never snapshot)",
+                       ssz, maxraftstate);
         }
     }
 
@@ -350,12 +379,14 @@ static void generic_test_speed(const char *part, int64_t maxraftstate)
         char nv[64];
         snprintf(nv, sizeof nv, "x 0 %d y", i);
         if (kv_clerk_append(ck->ck, "x", nv) != 0)
-            fatalf("Append: clerk shut down");
+            fatalf("Append returned an error: the clerk gave up although "
+                   "its end was not shut down");
     }
     uint64_t dur = clock_now_ns() - start;
     v = kv_clerk_get(ck->ck, "x", NULL);
     if (!v)
-        fatalf("Get: clerk shut down");
+        fatalf("Get returned NULL: the clerk gave up although its end was "
+               "not shut down");
     kvtest_check_clnt_appends(0, v, NUM_OPS);
     free(v);
 
@@ -364,7 +395,10 @@ static void generic_test_speed(const char *part, int64_t maxraftstate)
     const uint64_t ops_per_interval = 3;
     const uint64_t time_per_op = heartbeat_interval_ns / ops_per_interval;
     if (dur > NUM_OPS * time_per_op)
-        fatalf("Operations completed too slowly %.3fms/op > %.3fms/op",
+        fatalf("operations completed too slowly: %.3f ms/op, limit %.3f "
+               "ms/op (a third of a heartbeat interval) - the server must "
+               "learn of a commit at once (don't wait for the next "
+               "heartbeat to send entries, don't poll with sleeps)",
                (double)dur / NUM_OPS / 1e6, (double)time_per_op / 1e6);
     /* C port: report the speed (the Go test only fails when too slow). */
     tester_printf("info: %.3f ms/op (limit %.3f ms/op)\n",
@@ -488,9 +522,13 @@ static void test_one_partition4a(void)
     uint64_t deadline = clock_now_ms() + 1000;
     while (clock_now_ms() < deadline) {
         if (atomic_load(&put.done))
-            fatalf("Put in minority completed");
+            fatalf("a Put sent to a minority partition completed - a "
+                   "leader cut off from the majority must not reply before "
+                   "the operation commits");
         if (atomic_load(&get.done))
-            fatalf("Get in minority completed");
+            fatalf("a Get sent to a minority partition completed - a Get "
+                   "must go through the log too (a stale leader would answer "
+                   "with old data)");
         sleep_ms(5);
     }
     check(cfg, ckp1, "1", "14");
@@ -507,16 +545,21 @@ static void test_one_partition4a(void)
     kv4cfg_connect_client(cfg, ckp2b, all, NSERVERS);
     sleep_ms(ELECTION_TIMEOUT_MS);
     if (!wait_flag(&put.done, 30 * 100))
-        fatalf("Put did not complete");
+        fatalf("a Put started in the minority did not complete within 3 s "
+               "after the partition healed - the clerk must retry other "
+               "servers when its leader is stale");
     /* C port: the Go test polls the Get with a default: branch, so it never
      * requires it to complete. Here the healed minority Get must also
      * complete within the same 3 s, with a value it may linearize at: it
      * started after Put 14 returned and overlaps Puts 16 and 15. */
     if (!wait_flag(&get.done, 30 * 100))
-        fatalf("Get did not complete");
+        fatalf("a Get started in the minority did not complete within 3 s "
+               "after the partition healed - the clerk must retry other "
+               "servers when its leader is stale");
     if (strcmp(get.got, "14") != 0 && strcmp(get.got, "15") != 0 &&
         strcmp(get.got, "16") != 0)
-        fatalf("Get in healed minority returned %s, want 14, 15 or 16",
+        fatalf("a Get from the healed minority returned '%s', expected 14, 15 "
+               "or 16 (the values it could linearize at) - a stale read?",
                get.got);
     check(cfg, ck, "1", "15");
     kv4cfg_end(cfg);
@@ -599,8 +642,10 @@ static void test_snapshot_rpc4b(void)
      * entries. */
     size_t sz = kv4cfg_log_size(cfg);
     if ((int64_t)sz > 8 * maxraftstate)
-        fatalf("logs were not trimmed (%zu > 8*%" PRId64 ")", sz,
-               maxraftstate);
+        fatalf("the Raft state was not trimmed: %zu bytes persisted, limit "
+               "8 x maxraftstate = %" PRId64 " - the server must call "
+               "raft_snapshot() once persister_state_size() nears "
+               "maxraftstate", sz, 8 * maxraftstate);
 
     /* now make group that requires participation of lagging server, so
      * that it has to catch up. */
@@ -650,12 +695,16 @@ static void test_snapshot_size4b(void)
     /* check that servers have thrown away most of their log entries */
     size_t sz = kv4cfg_log_size(cfg);
     if ((int64_t)sz > 8 * maxraftstate)
-        fatalf("logs were not trimmed (%zu > 8*%" PRId64 ")", sz,
-               maxraftstate);
+        fatalf("the Raft state was not trimmed: %zu bytes persisted, limit "
+               "8 x maxraftstate = %" PRId64 " - the server must call "
+               "raft_snapshot() once persister_state_size() nears "
+               "maxraftstate", sz, 8 * maxraftstate);
     /* check that the snapshots are not unreasonably large */
     size_t ssz = kv4cfg_snapshot_size(cfg);
     if (ssz > maxsnapshotstate)
-        fatalf("snapshot too large (%zu > %zu)", ssz, maxsnapshotstate);
+        fatalf("a snapshot is too large: %zu bytes, limit %zu - snapshot "
+               "the store and the duplicate table only, not the log or "
+               "cached replies", ssz, maxsnapshotstate);
     kv4cfg_end(cfg);
     kv4cfg_cleanup(cfg);
 }

@@ -23,13 +23,23 @@ void kvtest_check_clnt_appends(int clnt, const char *v, int count)
         snprintf(wanted, sizeof wanted, "x %d %d y", clnt, j);
         const char *off = strstr(v, wanted);
         if (!off)
-            tester_fatalf("%d missing element %s in Append result %s", clnt,
-                          wanted, v);
+            tester_fatalf("an Append was lost: client %d's append '%s' is "
+                          "missing from the final value of its key (%zu "
+                          "bytes) although the clerk call returned - was a "
+                          "request answered from the duplicate table without "
+                          "being executed, or overwritten?\n"
+                          "    final value: '%.200s%s'", clnt, wanted,
+                          strlen(v), v, strlen(v) > 200 ? "..." : "");
         if (last_index(v, wanted) != off)
-            tester_fatalf("duplicate element %s in Append result", wanted);
+            tester_fatalf("an Append was applied twice: '%s' appears more "
+                          "than once in the final value - was a "
+                          "retransmitted request executed again instead of "
+                          "answered from the duplicate table?", wanted);
         if (lastoff && off <= lastoff)
-            tester_fatalf("wrong order for element %s in Append result",
-                          wanted);
+            tester_fatalf("Appends applied out of order: '%s' comes before "
+                          "an earlier append of the same client in the final "
+                          "value - was an old retransmission executed after "
+                          "a newer request?", wanted);
         lastoff = off;
     }
 }
@@ -48,5 +58,10 @@ void kvtest_check_linearizable(struct porcupine_history *log)
     if (porcupine_check_report(&porcupine_kv_model, ops, n,
                                KVTEST_LINEARIZABILITY_TIMEOUT_MS) ==
         PORCUPINE_ILLEGAL)
-        tester_fatalf("history is not linearizable");
+        tester_fatalf("history is not linearizable: some Get or Append "
+                      "returned a value no order of the operations explains "
+                      "(a stale read, a lost or doubled write, or a reply "
+                      "sent before the operation took effect); the HTML "
+                      "view written above shows the operation that cannot "
+                      "be placed");
 }

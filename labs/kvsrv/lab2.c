@@ -43,7 +43,9 @@ static char *op_get(struct kv2cfg *cfg, struct kv2_client *c, const char *key,
     char *v = kvsrv_clerk_get(c->ck, key, NULL);
     int64_t end = porcupine_now_ns();
     if (!v)
-        fatalf("Get(%s): clerk shut down", key);
+        fatalf("Get(%s) returned NULL: the clerk gave up although its end "
+               "was not shut down (a clerk must retry until a reply arrives)",
+               key);
     kv2cfg_op(cfg);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_GET, key, "", v, start,
@@ -56,7 +58,9 @@ static void op_put(struct kv2cfg *cfg, struct kv2_client *c, const char *key,
 {
     int64_t start = porcupine_now_ns();
     if (kvsrv_clerk_put(c->ck, key, value) != 0)
-        fatalf("Put(%s): clerk shut down", key);
+        fatalf("Put(%s) returned an error: the clerk gave up although its "
+               "end was not shut down (a clerk must retry until a reply "
+               "arrives)", key);
     int64_t end = porcupine_now_ns();
     kv2cfg_op(cfg);
     if (log)
@@ -73,7 +77,9 @@ static char *op_append(struct kv2cfg *cfg, struct kv2_client *c,
     char *last = kvsrv_clerk_append(c->ck, key, value, NULL);
     int64_t end = porcupine_now_ns();
     if (!last)
-        fatalf("Append(%s): clerk shut down", key);
+        fatalf("Append(%s) returned NULL: the clerk gave up although its "
+               "end was not shut down (a clerk must retry until a reply "
+               "arrives)", key);
     kv2cfg_op(cfg);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_APPEND_OLD, key, value,
@@ -150,11 +156,18 @@ static void *generic_client_main(void *arg)
                     char o[64];
                     snprintf(o, sizeof o, "x %d %d y", cli, j - 1);
                     if (!in_history(o, l))
-                        fatalf("error: old %s not in return\n%s", o, l);
+                        fatalf("an Append was lost: Append returned an old "
+                               "value without this client's previous append "
+                               "'%s' - was an Append dropped, or did a retry "
+                               "get another request's saved reply?\n"
+                               "    returned old value: '%s'", o, l);
                 }
                 if (in_history(nv, l))
-                    fatalf("error: new value %s in returned values\n%s", nv,
-                           l);
+                    fatalf("an Append was applied twice: the old value it "
+                           "returned already contains its own '%s' - was a "
+                           "retransmitted request executed again instead of "
+                           "answered from the duplicate table?\n"
+                           "    returned old value: '%s'", nv, l);
                 buf_append(&last, nv, strlen(nv));
                 buf_append_byte(&last, 0);
                 last.len--;
@@ -167,9 +180,25 @@ static void *generic_client_main(void *arg)
             j++;
         } else {
             char *v = op_get(g->cfg, myck, key, g->log, cli);
-            if (!g->randomkeys && strcmp(v, (char *)last.data) != 0)
-                fatalf("get wrong value, key %s, wanted:\n%s\n, got\n%s", key,
-                       (char *)last.data, v);
+            if (!g->randomkeys && strcmp(v, (char *)last.data) != 0) {
+                const char *w = (const char *)last.data;
+                size_t d = 0; /* first differing byte */
+                while (w[d] && w[d] == v[d])
+                    d++;
+                size_t from = d > 40 ? d - 40 : 0;
+                fatalf("Get(%s) returned a wrong value (%zu bytes instead "
+                       "of %zu, first difference at byte %zu): %s\n"
+                       "    wanted from byte %zu: '%.80s'\n"
+                       "    got from byte %zu:    '%.80s'", key, strlen(v),
+                       last.len, d,
+                       strlen(v) > last.len
+                           ? "longer than this client's appends - an Append "
+                             "applied twice (a retry executed again?)"
+                           : "an Append lost or applied out of order, or a "
+                             "Put/Append acknowledged without being "
+                             "executed?",
+                       from, w + from, from, v + from);
+            }
             free(v);
         }
     }
@@ -250,7 +279,10 @@ static void *onekey_client_main(void *arg)
         snprintf(nv, sizeof nv, "x %d %d y", oc->me, n);
         char *ov = op_append(oc->cfg, myck, "k", nv, NULL, -1);
         if (in_history(nv, ov))
-            fatalf("error: nv %s in returned values\n%s", nv, ov);
+            fatalf("an Append was applied twice: the old value it returned "
+                   "already contains its own '%s' - was a retransmitted "
+                   "request executed again instead of answered from the "
+                   "duplicate table?\n    returned old value: '%s'", nv, ov);
         free(ov);
     }
     kv2cfg_delete_client(oc->cfg, myck);
@@ -300,6 +332,20 @@ static size_t mem_now(struct kv2cfg *cfg)
     return kv2cfg_server_mem(cfg);
 }
 
+/* Fail a memory test: what the process's heap holds (mem_now: the server,
+ * the clerks and the network, as Go's HeapAlloc) against the limit, the
+ * server's own tables (kvsrv_mem_bytes: store + duplicate table + saved
+ * replies) and clients in its duplicate table, and the likely cause. A
+ * macro so that the message carries the caller's line. */
+#define mem_fatal(cfg, held, cmp, limit, cause)                               \
+    fatalf("the test process holds too much memory: heap %zu bytes (%.2f "    \
+           "MiB), limit %s %zu bytes (%.0f MiB); of it the server's tables " \
+           "(store + duplicate table + saved replies) %zu bytes, %zu "        \
+           "clients in the duplicate table - likely cause: %s",              \
+           (size_t)(held), (double)(held) / MIB, cmp, (size_t)(limit),        \
+           (double)(limit) / MIB, kv2cfg_server_mem(cfg),                     \
+           kv2cfg_server_clients(cfg), cause)
+
 static void test_mem_get2(void)
 {
     const size_t MEM = 10; /* in MiB */
@@ -310,23 +356,33 @@ static void test_mem_get2(void)
 
     char *rd = rand_value(MIB * MEM);
     if (kvsrv_clerk_put(ck0->ck, "k", rd) != 0)
-        fatalf("Put failed");
+        fatalf("Put returned an error: the clerk gave up although its "
+               "end was not shut down");
     size_t n = 0;
     char *v = kvsrv_clerk_get(ck0->ck, "k", &n);
     if (!v || n != MIB * MEM)
-        fatalf("error: incorrect len %zu", n);
+        fatalf("Get of a 10 MiB value returned %zu bytes instead of %zu: "
+               "the Put did not store it, or Get returned something else",
+               v ? n : 0, (size_t)(MIB * MEM));
     free(v);
     v = kvsrv_clerk_get(ck1->ck, "k", &n);
     if (!v || n != MIB * MEM)
-        fatalf("error: incorrect len %zu", n);
+        fatalf("Get of a 10 MiB value returned %zu bytes instead of %zu: "
+               "the Put did not store it, or Get returned something else",
+               v ? n : 0, (size_t)(MIB * MEM));
     free(v);
     free(rd);
     if (kvsrv_clerk_put(ck0->ck, "k", "0") != 0)
-        fatalf("Put failed");
+        fatalf("Put returned an error: the clerk gave up although its "
+               "end was not shut down");
 
-    size_t m = mem_now(cfg) / MIB;
+    size_t held = mem_now(cfg);
+    size_t m = held / MIB;
     if (m >= MEM)
-        fatalf("error: server using too much memory %zu", m);
+        mem_fatal(cfg, held, "under", MEM * MIB,
+                  "after two Gets of a 10 MiB value and a Put of \"0\" the "
+                  "server should hold almost nothing: is a Get reply cached "
+                  "per client, or the replaced 10 MiB value not freed?");
 
     kv2cfg_delete_client(cfg, ck0);
     kv2cfg_delete_client(cfg, ck1);
@@ -345,12 +401,18 @@ static void test_mem_put2(void)
     char *rd = rand_value(MIB * MEM);
     if (kvsrv_clerk_put(ck0->ck, "k", rd) != 0 ||
         kvsrv_clerk_put(ck1->ck, "k", "") != 0)
-        fatalf("Put failed");
+        fatalf("Put returned an error: the clerk gave up although its "
+               "end was not shut down");
     free(rd);
 
-    size_t m = mem_now(cfg) / MIB;
+    size_t held = mem_now(cfg);
+    size_t m = held / MIB;
     if (m >= MEM)
-        fatalf("error: server using too much memory %zu", m);
+        mem_fatal(cfg, held, "under", MEM * MIB,
+                  "after a 10 MiB value was replaced by \"\" the server "
+                  "should hold almost nothing: is the Put value kept in the "
+                  "duplicate table (never cache a Put), or the old value not "
+                  "freed?");
     kv2cfg_end(cfg);
     kv2cfg_cleanup(cfg);
 }
@@ -366,21 +428,27 @@ static void test_mem_append2(void)
     char *rd0 = rand_value(MIB * MEM);
     char *old = kvsrv_clerk_append(ck0->ck, "k", rd0, NULL);
     if (!old)
-        fatalf("Append failed");
+        fatalf("Append returned NULL: the clerk gave up although its "
+               "end was not shut down");
     free(old);
     free(rd0);
     char *rd1 = rand_value(MIB * MEM);
     old = kvsrv_clerk_append(ck1->ck, "k", rd1, NULL);
     if (!old)
-        fatalf("Append failed");
+        fatalf("Append returned NULL: the clerk gave up although its "
+               "end was not shut down");
     free(old);
     free(rd1);
 
     /* The 20 MiB value plus ck1's saved reply (the 10 MiB old value, kept
      * until ck1's next request shows it arrived). */
-    size_t m = mem_now(cfg) / MIB;
+    size_t held = mem_now(cfg);
+    size_t m = held / MIB;
     if (m > 3 * MEM)
-        fatalf("error: server using too much memory %zu", m);
+        mem_fatal(cfg, held, "under", (3 * MEM + 1) * MIB,
+                  "the 20 MiB value plus one saved 10 MiB old value is "
+                  "allowed: are values kept twice, or a client's saved "
+                  "reply not freed when it sends its next request?");
     kv2cfg_end(cfg);
     kv2cfg_cleanup(cfg);
 }
@@ -395,7 +463,8 @@ static void mem_many(bool puts)
     if (!puts) {
         struct kv2_client *ck = kv2cfg_make_client(cfg);
         if (kvsrv_clerk_put(ck->ck, "0", "") != 0)
-            fatalf("Put failed");
+            fatalf("Put returned an error: the clerk gave up although its "
+                   "end was not shut down");
         kv2cfg_delete_client(cfg, ck);
     }
     struct kv2_client **cks = xcalloc(NCLIENT, sizeof(*cks));
@@ -410,11 +479,13 @@ static void mem_many(bool puts)
     for (int i = 0; i < NCLIENT; i++) {
         if (puts) {
             if (kvsrv_clerk_put(cks[i]->ck, "k", v) != 0)
-                fatalf("Put failed");
+                fatalf("Put returned an error: the clerk gave up although its "
+                       "end was not shut down");
         } else {
             char *g = kvsrv_clerk_get(cks[i]->ck, "0", NULL);
             if (!g)
-                fatalf("Get failed");
+                fatalf("Get returned NULL: the clerk gave up although its "
+                       "end was not shut down");
             free(g);
         }
     }
@@ -423,16 +494,27 @@ static void mem_many(bool puts)
     double f = ((double)m1 - (double)m0) / NCLIENT;
     if (puts) {
         if (m1 > m0 + (size_t)NCLIENT * 200)
-            fatalf("error: server using too much memory %zu %zu (%.2f per "
-                   "client)", m0, m1, f);
+            fatalf("the process heap (server, clerks, network) grew by %.2f bytes per client, over the "
+                   "limit of 200 (%zu bytes before and %zu after %d clients "
+                   "did one Put of 1000 bytes each, %zu clients in the "
+                   "duplicate table) - likely cause: a duplicate-table entry "
+                   "holds more than (id, seq, reply pointer): is the Put "
+                   "value cached, or something allocated per request?",
+                   f, m0, m1, NCLIENT, kv2cfg_server_clients(cfg));
         /* C port: also make sure the Puts really created client state
          * (a dedup table that forgets clients would pass the limit). */
         if (kv2cfg_server_clients(cfg) < NCLIENT)
-            fatalf("error: server tracks %zu clients after %d Puts",
-                   kv2cfg_server_clients(cfg), NCLIENT);
+            fatalf("the duplicate table tracks %zu clients after %d "
+                   "clients did one Put each (kvsrv_dedup_clients): a Put "
+                   "must record its client's seq, or a retry would be "
+                   "executed twice", kv2cfg_server_clients(cfg), NCLIENT);
     } else if (m1 >= m0 + (size_t)NCLIENT * 10) {
-        fatalf("error: server using too much memory m0 %zu m1 %zu (%.2f per "
-               "client)", m0, m1, f);
+        fatalf("the process heap (server, clerks, network) grew by %.2f bytes per client, the limit is "
+               "under 10 (%zu bytes before and %zu after %d clients did one "
+               "Get each, %zu clients in the duplicate table) - likely "
+               "cause: a Get creates per-client state (keep none: a Get "
+               "changes nothing, so re-executing it is harmless)",
+               f, m0, m1, NCLIENT, kv2cfg_server_clients(cfg));
     }
     /* Newest first: labnet keeps a server's ends in a list with the
      * newest at the head, so this order makes each removal O(1). */

@@ -316,7 +316,12 @@ enum porcupine_result porcupine_check_report(const struct porcupine_model *model
     if (r == PORCUPINE_ILLEGAL) {
         porcupine_visualize_tmp(model, info, NULL);
     } else if (r == PORCUPINE_UNKNOWN) {
-        printf("info: linearizability check timed out, assuming history is ok\n");
+        /* Go's semantics: a timeout counts as ok. Say what that means, so
+         * a pass is not mistaken for a checked history. */
+        printf("info: linearizability check timed out, assuming history is "
+               "ok (%zu operations not checked within %llu ms: the pass "
+               "says nothing about linearizability)\n",
+               n, (unsigned long long)timeout_ms);
         fflush(stdout);
     }
     porcupine_info_free(info);

@@ -315,8 +315,23 @@ static bool check_logs_locked(struct rcfg *cfg, int i, int64_t index,
             char a[96], b[96];
             rcmd_format(cmd, len, a, sizeof(a));
             rcmd_format(old->data, old->len, b, sizeof(b));
-            snprintf(err, errlen, "commit index=%" PRId64 " server=%d %s != "
-                     "server=%d %s", index, i, a, j, b);
+            if (j == i)
+                snprintf(err, errlen, "server %d applied %s at index %"
+                         PRId64 " where it had applied %s before a restart "
+                         "- committed entries were lost across the "
+                         "restart: are currentTerm, votedFor and the log "
+                         "persisted (persister_save) before replying to "
+                         "any RPC, and read back in raft_make?", i, a,
+                         index, b);
+            else
+                snprintf(err, errlen, "server %d applied %s at index %"
+                         PRId64 " where server %d applied %s - a committed "
+                         "entry was overwritten or a leader was elected "
+                         "without the newest log: check the election "
+                         "restriction (up-to-date log), the commit rule "
+                         "(only the current term's entries by counting), "
+                         "and that currentTerm/votedFor/log are persisted "
+                         "before replying", i, a, index, j, b);
         }
     }
     bool prevok = log_at(&cfg->logs[i], index - 1) != NULL;
@@ -360,7 +375,9 @@ static void ingest_snap_locked(struct rcfg *cfg, int i, const uint8_t *snap,
 {
     err[0] = '\0';
     if (snap == NULL || len == 0)
-        tester_fatalf("nil snapshot");
+        tester_fatalf("a snapshot delivered or restored is empty: "
+                      "raft_persister's snapshot, or the ApplyMsg's "
+                      "snapshot bytes, lost what raft_snapshot() was given");
     msgpack_unpacked u;
     msgpack_unpacked_init(&u);
     size_t off = 0;
@@ -376,11 +393,16 @@ static void ingest_snap_locked(struct rcfg *cfg, int i, const uint8_t *snap,
         nlog = u.data.via.array.ptr[1].via.array.size;
     } else {
         msgpack_unpacked_destroy(&u);
-        tester_fatalf("snapshot decode error");
+        tester_fatalf("a snapshot does not decode as the tester's (index, "
+                      "log) encoding: the bytes given to raft_snapshot() were "
+                      "changed, truncated or mixed with another snapshot");
     }
     if (index != -1 && index != last_included) {
-        snprintf(err, errlen, "server %d snapshot doesn't match "
-                 "m.SnapshotIndex", i);
+        snprintf(err, errlen, "server %d was sent a snapshot whose "
+                 "content ends at index %" PRId64 " but the apply message "
+                 "says snapshot_index %" PRId64 " - the index and the bytes "
+                 "of an InstallSnapshot got out of step", i, last_included,
+                 index);
         msgpack_unpacked_destroy(&u);
         return;
     }
@@ -405,16 +427,18 @@ static void apply_plain(struct rinst *in, struct raft_apply_msg *m)
     struct rcfg *cfg = in->cfg;
     if (!m->command_valid)
         return; /* ignore other types of ApplyMsg */
-    char err[512];
+    char err[1024];
     pthread_mutex_lock(&cfg->mu);
     bool prevok = check_logs_locked(cfg, in->me, m->command_index, m->command,
                                     m->command_len, err, sizeof(err));
     pthread_mutex_unlock(&cfg->mu);
     if (m->command_index > 1 && !prevok)
-        snprintf(err, sizeof(err), "server %d apply out of order %" PRId64,
-                 in->me, m->command_index);
+        snprintf(err, sizeof(err), "server %d applied index %" PRId64
+                 " before index %" PRId64 " - apply committed entries in "
+                 "order, each once, with no gap", in->me, m->command_index,
+                 m->command_index - 1);
     if (err[0])
-        tester_fatalf("apply error: %s", err);
+        tester_fatalf("%s", err);
 }
 
 /* applierSnap: also ingest snapshots, insist on consecutive indices, and
@@ -424,7 +448,7 @@ static void apply_snap(struct rinst *in, struct raft_apply_msg *m)
 {
     struct rcfg *cfg = in->cfg;
     int i = in->me;
-    char err[512];
+    char err[1024];
     err[0] = '\0';
     if (m->snapshot_valid) {
         pthread_mutex_lock(&cfg->mu);
@@ -436,9 +460,11 @@ static void apply_snap(struct rinst *in, struct raft_apply_msg *m)
         int64_t expected = cfg->last_applied[i] + 1;
         pthread_mutex_unlock(&cfg->mu);
         if (m->command_index != expected)
-            snprintf(err, sizeof(err), "server %d apply out of order, "
-                     "expected index %" PRId64 ", got %" PRId64,
-                     i, expected, m->command_index);
+            snprintf(err, sizeof(err), "server %d applied index %" PRId64
+                     " but the next index to apply was %" PRId64 " - apply "
+                     "each committed entry once, in order; after a snapshot "
+                     "resume at snapshot index + 1 (lastApplied must follow "
+                     "an installed snapshot)", i, m->command_index, expected);
         if (!err[0]) {
             pthread_mutex_lock(&cfg->mu);
             bool prevok = check_logs_locked(cfg, i, m->command_index,
@@ -446,11 +472,13 @@ static void apply_snap(struct rinst *in, struct raft_apply_msg *m)
                                             sizeof(err));
             pthread_mutex_unlock(&cfg->mu);
             if (m->command_index > 1 && !prevok)
-                snprintf(err, sizeof(err), "server %d apply out of order %"
-                         PRId64, i, m->command_index);
+                snprintf(err, sizeof(err), "server %d applied index %"
+                         PRId64 " before index %" PRId64 " - apply committed "
+                         "entries in order, each once, with no gap", i,
+                         m->command_index, m->command_index - 1);
         }
         if (err[0])
-            tester_fatalf("apply error: %s", err);
+            tester_fatalf("%s", err);
 
         pthread_mutex_lock(&cfg->mu);
         cfg->last_applied[i] = m->command_index;
@@ -467,7 +495,7 @@ static void apply_snap(struct rinst *in, struct raft_apply_msg *m)
     }
     /* else: ignore other types of ApplyMsg */
     if (err[0])
-        tester_fatalf("apply error: %s", err);
+        tester_fatalf("%s", err);
 }
 
 /* Record an apply message in the timeline (before it is checked, so the
@@ -629,7 +657,7 @@ void rcfg_start1(struct rcfg *cfg, int i, enum rcfg_applier applier)
         persister_read_snapshot(p, &snap);
         if (snap.len > 0) {
             /* mimic KV server and process snapshot now. */
-            char err[256];
+            char err[1024];
             ingest_snap_locked(cfg, i, snap.data, snap.len, -1, err,
                                sizeof(err));
             if (err[0])
@@ -827,8 +855,11 @@ int rcfg_check_one_leader(struct rcfg *cfg)
         int leader = -1;
         for (int k = 0; k < nterms; k++) {
             if (count[k] > 1)
-                tester_fatalf("term %" PRId64 " has %d (>1) leaders", terms[k],
-                              count[k]);
+                tester_fatalf("term %" PRId64 " has %d leaders (at most 1 "
+                              "allowed) - a server voted twice in one term "
+                              "(votedFor not checked, or not persisted "
+                              "across a restart) or counted votes from an "
+                              "older term", terms[k], count[k]);
             if (terms[k] > last_term_with_leader) {
                 last_term_with_leader = terms[k];
                 leader = who[k];
@@ -837,7 +868,10 @@ int rcfg_check_one_leader(struct rcfg *cfg)
         if (nterms != 0)
             return leader;
     }
-    tester_fatalf("expected one leader, got none");
+    tester_fatalf("no leader was elected among the connected servers "
+                  "within 5 seconds - election timeouts not firing or not "
+                  "randomized, RequestVote not sent/answered/counted, or "
+                  "votes refused (the up-to-date check, a stuck votedFor)");
 }
 
 int64_t rcfg_check_terms(struct rcfg *cfg)
@@ -851,7 +885,11 @@ int64_t rcfg_check_terms(struct rcfg *cfg)
         if (term == -1)
             term = xterm;
         else if (term != xterm)
-            tester_fatalf("servers disagree on term");
+            tester_fatalf("connected servers disagree on the term (server %d "
+                          "has %" PRId64 ", another %" PRId64 ") after a quiet "
+                          "period - a server that sees a higher term in any "
+                          "RPC request or reply must adopt it", i, xterm,
+                          term);
     }
     return term;
 }
@@ -864,8 +902,10 @@ void rcfg_check_no_leader(struct rcfg *cfg)
         bool leader;
         rcfg_get_state(cfg, i, NULL, &leader);
         if (leader)
-            tester_fatalf("expected no leader among connected servers, but %d "
-                          "claims to be leader", i);
+            tester_fatalf("server %d claims to be leader but no majority "
+                          "is connected to it - a leader needs a majority's "
+                          "votes, and a stale leader must step down when it "
+                          "sees a higher term", i);
     }
 }
 
@@ -882,8 +922,11 @@ int rcfg_n_committed(struct rcfg *cfg, int64_t index, struct rcmd *cmd)
             char a[96], b[96];
             rcmd_format(first->data, first->len, a, sizeof(a));
             rcmd_format(e->data, e->len, b, sizeof(b));
-            tester_fatalf("committed values do not match: index %" PRId64
-                          ", %s, %s", index, a, b);
+            tester_fatalf("two servers committed different commands at "
+                          "index %" PRId64 " (%s and %s) - a committed entry "
+                          "was overwritten: check the election restriction, "
+                          "the commit rule, and that state is persisted "
+                          "before replying", index, a, b);
         }
         count++;
         first = e;
@@ -927,8 +970,10 @@ bool rcfg_wait(struct rcfg *cfg, int64_t index, int n, int64_t start_term,
     struct rcmd c;
     int nd = rcfg_n_committed(cfg, index, &c);
     if (nd < n)
-        tester_fatalf("only %d decided for index %" PRId64 "; wanted %d", nd,
-                      index, n);
+        tester_fatalf("only %d servers committed index %" PRId64 ", wanted %d "
+                      "- the leader does not replicate to all connected "
+                      "followers or does not advance their commitIndex "
+                      "(leaderCommit in AppendEntries)", nd, index, n);
     if (cmd)
         *cmd = c;
     else
@@ -941,6 +986,7 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
 {
     uint64_t t0 = clock_now_ns();
     int starts = 0;
+    bool accepted = false; /* some raft_start() returned true (message only) */
     while (clock_now_ns() - t0 < 10000000000ull &&
            !atomic_load(&cfg->finished)) {
         /* try all the servers, maybe one is the leader. */
@@ -956,6 +1002,7 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
             }
         }
         if (index != -1) {
+            accepted = true;
             /* somebody claimed to be the leader and to have submitted our
              * command; wait a while for agreement. */
             uint64_t t1 = clock_now_ns();
@@ -973,7 +1020,12 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
             if (!retry) {
                 char s[96];
                 rcmd_format(rcmd_bytes(cmd), cmd->len, s, sizeof(s));
-                tester_fatalf("one(%s) failed to reach agreement", s);
+                tester_fatalf("the command %s was started at index %" PRId64
+                              " but not committed by %d servers within 2 "
+                              "seconds - the leader does not replicate or "
+                              "commit (nextIndex back-off, the commit rule, "
+                              "applying committed entries)", s, index,
+                              expected);
             }
         } else {
             clock_sleep_ms(50);
@@ -982,7 +1034,17 @@ int64_t rcfg_one(struct rcfg *cfg, const struct rcmd *cmd, int expected,
     if (!atomic_load(&cfg->finished)) {
         char s[96];
         rcmd_format(rcmd_bytes(cmd), cmd->len, s, sizeof(s));
-        tester_fatalf("one(%s) failed to reach agreement", s);
+        if (!accepted)
+            tester_fatalf("the command %s was not committed within 10 "
+                          "seconds: no connected server accepted it - "
+                          "raft_start() returned false on every one (no "
+                          "leader elected, or raft_start not written yet)",
+                          s);
+        tester_fatalf("the command %s was not committed by %d servers "
+                      "within 10 seconds although a leader accepted it - "
+                      "the leader does not replicate or commit, or keeps "
+                      "losing leadership (replication, nextIndex back-off, "
+                      "commit rule)", s, expected);
     }
     return -1;
 }

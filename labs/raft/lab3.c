@@ -43,7 +43,9 @@ static void test_initial_election_3a(void)
     sleep_ms(50);
     int64_t term1 = rcfg_check_terms(cfg);
     if (term1 < 1)
-        fatalf("term is %" PRId64 ", but should be at least 1", term1);
+        fatalf("the term is %" PRId64 " after an election, but should be at "
+               "least 1 - a candidate increments currentTerm before asking "
+               "for votes", term1);
 
     /* does the leader+term stay the same if there is no network failure? */
     sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
@@ -144,7 +146,9 @@ static void test_basic_agree_3b(void)
     for (int64_t index = 1; index < iters + 1; index++) {
         int nd = rcfg_n_committed(cfg, index, NULL);
         if (nd > 0)
-            fatalf("some have committed before Start()");
+            fatalf("%d servers report index %" PRId64 " committed before the "
+                   "test started it - entries applied that were never "
+                   "Start()ed, or indices not starting at 1", nd, index);
 
         int64_t xindex = rcfg_one_int(cfg, index * 100, servers, false);
         if (xindex != index)
@@ -197,9 +201,13 @@ static void test_rpc_bytes_3b(void)
     int64_t nrpc = (int64_t)(rcfg_rpc_total(cfg) - rpcs0);
     int64_t got_go = got + nrpc * LAB3_GOB_EXTRA_PER_RPC;
     if (got_go > expected + 50000)
-        fatalf("too many RPC bytes; got %" PRId64 " (%" PRId64 " counting "
-               "gob's per-RPC overhead for %" PRId64 " RPCs), expected %"
-               PRId64, got, got_go, nrpc, expected);
+        fatalf("too many RPC bytes: %" PRId64 " bytes sent (%" PRId64
+               " counting gob's per-RPC overhead for %" PRId64 " RPCs) for %"
+               PRId64 " bytes of commands to %d servers (limit %" PRId64
+               " + 50000) - each entry should cross the network about once "
+               "per follower: are whole logs resent, or entries resent in "
+               "every heartbeat?", got, got_go, nrpc, sent, servers,
+               expected);
 
     rcfg_end(cfg);
     rcfg_cleanup(cfg);
@@ -226,7 +234,9 @@ static void expect_uncommitted(struct rcfg *cfg, int64_t index)
     sleep_ms(2 * RAFT_ELECTION_TIMEOUT_MS);
     int n = rcfg_n_committed(cfg, index, NULL);
     if (n > 0)
-        fatalf("%d committed but no majority", n);
+        fatalf("%d servers committed index %" PRId64 " although only a "
+               "minority is connected - a leader may commit an entry only "
+               "once a majority (counting itself) has it", n, index);
 }
 
 /* test just failure of followers. */
@@ -245,9 +255,14 @@ static void test_follower_failure_3b(void)
     bool isint = rcmd_to_int(&c, &v);
     rcmd_free(&c);
     if (nn != servers)
-        fatalf("%d committed but no majority", nn);
+        fatalf("only %d of %d servers applied index %" PRId64 " after the "
+               "partition healed - the new leader must bring every follower "
+               "up to date and advance their commitIndex", nn, servers,
+               index1);
     if (!isint || v != 101)
-        fatalf("index %" PRId64 " holds the wrong command", index1);
+        fatalf("index %" PRId64 " holds the wrong command (expected 101, "
+               "the only one a majority accepted) - an entry that was never "
+               "replicated to a majority won", index1);
 
     /* disconnect one follower from the network. */
     int leader1 = rcfg_check_one_leader(cfg);
@@ -456,7 +471,9 @@ static void test_concurrent_starts_3b(void)
             if (!rcmd_to_int(&cmd, &ix)) {
                 char s[96];
                 rcmd_format(rcmd_bytes(&cmd), cmd.len, s, sizeof(s));
-                fatalf("value %s is not an int", s);
+                fatalf("index holds %s, which no test client started - a "
+                       "log entry was corrupted or taken from another "
+                       "index", s);
             }
             rcmd_free(&cmd);
             cmds[ncmds++] = ix;
@@ -477,13 +494,19 @@ static void test_concurrent_starts_3b(void)
                     buf_printf(&b, "%s%" PRId64, j ? " " : "", cmds[j]);
                 buf_printf(&b, "]");
                 buf_append_byte(&b, 0);
-                fatalf("cmd %" PRId64 " missing in %s", x, (char *)b.data);
+                fatalf("command %" PRId64 " was started (Start() returned "
+                       "ok) but is not among the committed ones %s - entries "
+                       "of one term were lost or overwritten", x,
+                       (char *)b.data);
             }
         }
         success = true;
     }
     if (!success)
-        fatalf("term changed too often");
+        fatalf("the term changed during every one of 5 tries on a "
+               "reliable network - leaders are deposed without failures: "
+               "heartbeats too rare for the election timeout, or timers "
+               "not reset on a valid AppendEntries/granted vote");
 
     rcfg_end(cfg);
     rcfg_cleanup(cfg);
@@ -619,8 +642,9 @@ static void test_count_3b(void)
     uint64_t total1 = count_rpcs(cfg, servers);
 
     if (total1 > 30 || total1 < 1)
-        fatalf("too many or few RPCs (%" PRIu64 ") to elect initial leader",
-               total1);
+        fatalf("%" PRIu64 " RPCs to elect the initial leader (expected 1 to "
+               "30) - elections are repeated (timeouts too short or not "
+               "randomized) or nobody sends RequestVote", total1);
 
     uint64_t total2 = 0;
     bool success = false;
@@ -650,7 +674,9 @@ static void test_count_3b(void)
                 break;
             }
             if (starti + i != index1)
-                fatalf("Start() failed");
+                fatalf("Start() returned index %" PRId64 ", expected %"
+                       PRId64 " - a leader puts consecutive commands at "
+                       "consecutive indices", index1, starti + i);
         }
         if (again)
             continue;
@@ -672,8 +698,9 @@ static void test_count_3b(void)
                     buf_printf(&b, "%s%" PRId64, j ? " " : "", cmds[j]);
                 buf_printf(&b, "]");
                 buf_append_byte(&b, 0);
-                fatalf("wrong value %s committed for index %" PRId64
-                       "; expected %s", s, starti + i, (char *)b.data);
+                fatalf("index %" PRId64 " committed %s, expected one of %s "
+                       "- entries were reordered or replaced", starti + i, s,
+                       (char *)b.data);
             }
             rcmd_free(&cmd);
         }
@@ -696,19 +723,25 @@ static void test_count_3b(void)
             continue;
 
         if (total2 - total1 > (ITERS + 1 + 3) * 3)
-            fatalf("too many RPCs (%" PRIu64 ") for %d entries",
-                   total2 - total1, ITERS);
+            fatalf("%" PRIu64 " RPCs for %d entries, limit %d - send "
+                   "entries with the next AppendEntries instead of one RPC "
+                   "per entry per follower, and don't retry too eagerly",
+                   total2 - total1, ITERS, (ITERS + 1 + 3) * 3);
 
         success = true;
     }
     if (!success)
-        fatalf("term changed too often");
+        fatalf("the term changed during every one of 5 tries on a "
+               "reliable network - leaders are deposed without failures: "
+               "heartbeats too rare for the election timeout, or timers "
+               "not reset on a valid AppendEntries/granted vote");
 
     sleep_ms(RAFT_ELECTION_TIMEOUT_MS);
 
     uint64_t total3 = count_rpcs(cfg, servers);
     if (total3 - total2 > 3 * 20)
-        fatalf("too many RPCs (%" PRIu64 ") for 1 second of idleness",
+        fatalf("%" PRIu64 " RPCs during 1 second of idleness, limit 60 - "
+               "heartbeats at most ~10 per second per follower",
                total3 - total2);
 
     rcfg_end(cfg);
@@ -1031,7 +1064,8 @@ static void *churn_client_main(void *p)
                 if (nd > 0) {
                     int64_t xx;
                     if (!rcmd_to_int(&cmd, &xx))
-                        fatalf("wrong command type");
+                        fatalf("a committed command is not one the test "
+                               "started - a log entry was corrupted");
                     rcmd_free(&cmd);
                     if (xx == x) {
                         if (c->nvalues == c->cap) {
@@ -1130,7 +1164,8 @@ static void internal_churn(bool unreliable)
         rcfg_wait(cfg, index, servers, -1, &v);
         int64_t vi;
         if (!rcmd_to_int(&v, &vi))
-            fatalf("not an int");
+            fatalf("a committed command is not one the test started - a "
+                   "log entry was corrupted");
         rcmd_free(&v);
         really[nreally++] = vi;
     }
@@ -1142,7 +1177,10 @@ static void internal_churn(bool unreliable)
                 if (cli[c].values[k] == really[r])
                     ok = true;
             if (!ok)
-                fatalf("didn't find a value");
+                fatalf("a command Start() accepted and the client saw "
+                       "committed is missing from the final log - a "
+                       "committed entry was lost (not persisted, or "
+                       "overwritten by a leader without it)");
         }
         free(cli[c].values);
     }
@@ -1203,7 +1241,10 @@ static void snapcommon(const char *name, bool disconnect, bool reliable,
         }
 
         if (rcfg_log_size(cfg) >= MAXLOGSIZE)
-            fatalf("Log size too large");
+            fatalf("the persisted Raft state is %zu bytes, limit %d - "
+                   "after raft_snapshot(index) the log entries up to index "
+                   "must be discarded (and the persisted state shrink)",
+                   rcfg_log_size(cfg), MAXLOGSIZE);
         if (disconnect) {
             /* reconnect a follower, who maybe behind and needs to receive
              * a snapshot to catch up. */
@@ -1280,8 +1321,10 @@ static void test_snapshot_all_crash_3d(void)
 
         int64_t index2 = rcfg_one_int(cfg, rand_int(), servers, true);
         if (index2 < index1 + 1)
-            fatalf("index decreased from %" PRId64 " to %" PRId64, index1,
-                   index2);
+            fatalf("after a crash the next command got index %" PRId64
+                   ", below the previous %" PRId64 " - the log (or the "
+                   "snapshot's index) was not restored after the restart",
+                   index2, index1);
     }
     rcfg_end(cfg);
     rcfg_cleanup(cfg);

@@ -259,7 +259,8 @@ static void joinm_ctl(struct skv5cfg *cfg, const int *gis, int n,
     char names[SKV5_NCTRLERS][24];
     struct sc_clerk *ck = ctl_clerk(cfg, ctl, names);
     if (sc_clerk_join(ck, gs, n) != 0)
-        tester_fatalf("Join failed");
+        tester_fatalf("the controller's Join did not succeed: is the "
+                      "shardctrler (lab 5A) working?");
     ctl_clerk_done(cfg, ck, names);
     for (int k = 0; k < n; k++) {
         for (int i = 0; i < gs[k].nservers; i++)
@@ -289,7 +290,8 @@ void skv5cfg_leavem(struct skv5cfg *cfg, const int *gis, int n)
     char names[SKV5_NCTRLERS][24];
     struct sc_clerk *ck = ctl_clerk(cfg, cfg->ctl, names);
     if (sc_clerk_leave(ck, gids, n) != 0)
-        tester_fatalf("Leave failed");
+        tester_fatalf("the controller's Leave did not succeed: is the "
+                      "shardctrler (lab 5A) working?");
     ctl_clerk_done(cfg, ck, names);
 }
 
@@ -303,7 +305,8 @@ void skv5cfg_query(struct skv5cfg *cfg, int64_t num, struct sc_config *out)
     char names[SKV5_NCTRLERS][24];
     struct sc_clerk *ck = ctl_clerk(cfg, cfg->ctl, names);
     if (sc_clerk_query(ck, num, out) != 0)
-        tester_fatalf("Query failed");
+        tester_fatalf("the controller's Query did not succeed: is the "
+                      "shardctrler (lab 5A) working?");
     ctl_clerk_done(cfg, ck, names);
 }
 
@@ -476,12 +479,15 @@ void skv5cfg_checklogs(struct skv5cfg *cfg)
             skv5cfg_sizes(cfg, gi, i, &raft, &snap);
             if (cfg->maxraftstate >= 0 &&
                 (int64_t)raft > 8 * cfg->maxraftstate)
-                tester_fatalf("persister.RaftStateSize() %zu, but "
-                              "maxraftstate %" PRId64,
-                              raft, cfg->maxraftstate);
+                tester_fatalf("group %d server %d persists %zu bytes of "
+                              "Raft state, limit 8 x maxraftstate = %"
+                              PRId64 " - call raft_snapshot() once "
+                              "persister_state_size() nears maxraftstate",
+                              gi, i, raft, 8 * cfg->maxraftstate);
             if (cfg->maxraftstate < 0 && snap > 0)
-                tester_fatalf("maxraftstate is -1, but snapshot is "
-                              "non-empty!");
+                tester_fatalf("group %d server %d saved a %zu-byte "
+                              "snapshot although maxraftstate is -1 "
+                              "(never snapshot)", gi, i, snap);
         }
 }
 

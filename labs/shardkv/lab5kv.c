@@ -94,27 +94,45 @@ static char *get(struct skv5client *c, const char *key)
 {
     char *v = skv_clerk_get(c->ck, key, NULL);
     if (!v)
-        fatalf("Get(%s): clerk shut down", key);
+        fatalf("Get(%s) returned NULL: the clerk gave up although its end was "
+               "not shut down (a clerk must keep asking the owning group, "
+               "re-reading the configuration, until it succeeds)", key);
     return v;
 }
 
 static void put(struct skv5client *c, const char *key, const char *value)
 {
     if (skv_clerk_put(c->ck, key, value) != 0)
-        fatalf("Put(%s): clerk shut down", key);
+        fatalf("Put(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep asking the "
+               "owning group, re-reading the configuration, until it "
+               "succeeds)", key);
 }
 
 static void append(struct skv5client *c, const char *key, const char *value)
 {
     if (skv_clerk_append(c->ck, key, value) != 0)
-        fatalf("Append(%s): clerk shut down", key);
+        fatalf("Append(%s) returned an error: the clerk gave up although "
+               "its end was not shut down (a clerk must keep asking the "
+               "owning group, re-reading the configuration, until it "
+               "succeeds)", key);
 }
 
 static void check(struct skv5client *ck, const char *key, const char *value)
 {
     char *v = get(ck, key);
     if (strcmp(v, value) != 0)
-        fatalf("Get(%s): expected:\n%s\nreceived:\n%s", key, value, v);
+        fatalf("Get(%s) returned a wrong value (%zu bytes, expected %zu): "
+               "%s\n    expected: '%.200s'\n    received: '%.200s'", key,
+               strlen(v), strlen(value),
+               v[0] ? "a write lost or applied twice when its shard moved "
+                      "(was the shard sent without its duplicate table?), a "
+                      "stale read from a group that no longer owns the "
+                      "shard, or state not restored after a restart?"
+                    : "the key reads as empty - no write to it took effect "
+                   "(a clerk or server that does not send or apply "
+                   "writes yet?), or the state was lost in a restart",
+               value, v);
     free(v);
 }
 
@@ -193,12 +211,16 @@ static void *oneshot_get(void *arg)
     if (strcmp(v, a->want) != 0 && !a->os->err[0]) {
         if (a->os->reject_check && v[0] == '\0')
             snprintf(a->os->err, sizeof a->os->err,
-                     "Get(%s): returned a value, but server should have "
-                     "rejected the request due to wrong shard", a->key);
+                     "Get(%s) returned a value, but the server should have "
+                     "rejected it (ErrWrongGroup): its group does not own "
+                     "the key's shard in the current configuration",
+                     a->key);
         else
             snprintf(a->os->err, sizeof a->os->err,
-                     "Get(%s): expected:\n%s\nreceived:\n%s", a->key,
-                     a->want, v);
+                     "Get(%s) returned a wrong value ('%.60s', expected "
+                     "'%.60s') - served by a group that does not own the "
+                     "shard, or a shard's data lost in a move?", a->key, v,
+                     a->want);
     }
     a->os->ndone++;
     pthread_cond_broadcast(&a->os->cond);
@@ -276,7 +298,11 @@ static void test_static_shards(void)
     /* wait a bit, only about half the Gets should succeed. */
     int ndone = oneshot_wait(&os);
     if (ndone != 5)
-        fatalf("expected 5 completions with one shard dead; got %d", ndone);
+        fatalf("%d of 5 Gets completed while one group was down, expected "
+               "5 (the other shards are served) - requests for live shards "
+               "must not wait for the dead group (e.g. a configuration "
+               "change blocked on it, or one lock held across an RPC)",
+               ndone);
 
     /* bring the crashed shard/group back to life. */
     skv5cfg_start_group(cfg, 1);
@@ -332,8 +358,9 @@ static void test_rejection(void)
      * so those clerks retry forever. */
     int ndone = oneshot_wait(&os);
     if (ndone != 5)
-        fatalf("expected 5 completions with half the requests rejected; "
-               "got %d", ndone);
+        fatalf("%d Gets completed, expected 5 (the other half must be "
+               "rejected with ErrWrongGroup and the clerk retry elsewhere)",
+               ndone);
     skv5cfg_end(cfg);
 
     for (int i = 0; i < N; i++)
@@ -809,7 +836,10 @@ static void test_unreliable3(void)
     if (porcupine_check_report(&porcupine_kv_model, ops, nops,
                                LINEARIZABILITY_CHECK_TIMEOUT_MS) ==
         PORCUPINE_ILLEGAL)
-        fatalf("history is not linearizable");
+        fatalf("history is not linearizable: some Get or Append returned "
+               "a value no order of the operations explains (a write lost "
+               "or doubled in a shard move, a stale read from a former "
+               "owner); the HTML view written above shows where");
     skv5cfg_end(cfg);
     porcupine_history_free(r.log);
     kvs_free(r.k);
@@ -872,7 +902,9 @@ static void test_challenge1_delete(void)
     log_info("TEST", -1, "persisted state %zu bytes (limit %zu)", total,
              expected);
     if (total > expected)
-        fatalf("snapshot + persisted Raft state are too big: %zu > %zu",
+        fatalf("snapshot + persisted Raft state are too big: %zu bytes, "
+               "limit %zu - keep each key once (delete shards a group gave "
+               "away, challenge 1) and only small duplicate tables",
                total, expected);
 
     check_all(ck, k);

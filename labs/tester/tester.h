@@ -28,6 +28,13 @@
  * file:line, the seed and a replay command, then exits with status 1. It
  * may be called from any thread. A test passes by returning.
  *
+ * How a failure message speaks (students read it without the test source):
+ * its first line says, in plain words, what went wrong and the likely cause
+ * ("an Append was applied twice: ... - was a retransmitted request executed
+ * again?"), every number labelled and limits stated; the runner prints that
+ * line alone in its summary. Details (values, per-server state) go on
+ * further lines, indented, and stay in the log.
+ *
  * Each test's run is recorded (labs/timeline/timeline.h); a failure writes
  * the record to $LAB_TIMELINE for the runner's HTML timeline. For testing
  * those tools, TESTER_INJECT_FAIL=S makes the watchdog fail every test

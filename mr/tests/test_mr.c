@@ -243,6 +243,14 @@ static void test_records(void **state)
     buf_free(&b);
 }
 
+/* A scheduling rule of lab 1 (mr_internal.h): a failure says which, in
+ * words, rather than cmocka's bare "0x1 != 0". */
+#define rule(cond, ...)                                                      \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            fail_msg(__VA_ARGS__);                                           \
+    } while (0)
+
 /* Map tasks are handed out to different callers at once; nothing is
  * re-issued before the timeout; reduce waits for every map; Done. */
 static void test_schedule(void **state)
@@ -255,48 +263,69 @@ static void test_schedule(void **state)
     struct mr_task t;
     for (int i = 0; i < 3; i++) {
         mr_coord_get_task(c, 0, &t);
-        assert_int_equal(t.kind, MR_TASK_MAP);
-        assert_int_equal(t.id, i);
+        rule(t.kind == MR_TASK_MAP && t.id == i,
+             "GetTask #%d returned kind %d id %d, expected map task %d: hand "
+             "out each idle map task to the next caller, in order", i + 1,
+             t.kind, t.id, i);
         assert_string_equal(t.file, files[i]);
-        assert_int_equal(t.nreduce, 2);
+        rule(t.nreduce == 2, "GetTask returned nreduce %d, expected 2 (the "
+             "opts given to mr_coord_new)", t.nreduce);
     }
     uint64_t t0 = clock_now_ms();
     mr_coord_get_task(c, 100, &t);
-    assert_int_equal(t.kind, MR_TASK_WAIT);
-    assert_true(clock_now_ms() - t0 >= 90);
+    rule(t.kind == MR_TASK_WAIT, "with every map task running, GetTask "
+         "returned kind %d, expected WAIT (0): a task is re-issued only after "
+         "task_timeout_ms, and reduces wait for every map", t.kind);
+    rule(clock_now_ms() - t0 >= 90, "GetTask with nothing to hand out "
+         "returned after %llu ms, expected to wait wait_ms (100)",
+         (unsigned long long)(clock_now_ms() - t0));
     mr_coord_task_done(c, MR_TASK_MAP, 0);
     mr_coord_task_done(c, MR_TASK_MAP, 1);
     mr_coord_task_done(c, MR_TASK_REDUCE, 0); /* too early: ignored */
     mr_coord_get_task(c, 0, &t);
-    assert_int_equal(t.kind, MR_TASK_WAIT); /* map 2 still has time */
-    assert_int_equal(mr_coord_issued(c, MR_TASK_MAP, 2), 1);
+    rule(t.kind == MR_TASK_WAIT, "map 2 still runs (within its timeout), "
+         "but GetTask returned kind %d instead of WAIT: reduces must wait "
+         "for every map, and a report for a task never handed out (reduce "
+         "0 here) must be ignored", t.kind);
+    rule(mr_coord_issued(c, MR_TASK_MAP, 2) == 1, "map 2 was handed out %d "
+         "times before its timeout, expected once",
+         mr_coord_issued(c, MR_TASK_MAP, 2));
     /* A waiter gets map 2 back once its holder is presumed dead. */
     mr_coord_get_task(c, 2000, &t);
-    assert_int_equal(t.kind, MR_TASK_MAP);
-    assert_int_equal(t.id, 2);
-    assert_true(clock_now_ms() - t0 >= 390);
+    rule(t.kind == MR_TASK_MAP && t.id == 2, "a worker waiting 2 s got kind "
+         "%d id %d, expected map 2 again once its holder was silent for "
+         "task_timeout_ms (400): re-issue timed-out tasks", t.kind, t.id);
+    rule(clock_now_ms() - t0 >= 390, "map 2 was re-issued after %llu ms, "
+         "before its 400 ms timeout",
+         (unsigned long long)(clock_now_ms() - t0));
     assert_int_equal(mr_coord_issued(c, MR_TASK_MAP, 2), 2);
     mr_coord_task_done(c, MR_TASK_MAP, 2);
     mr_coord_task_done(c, MR_TASK_MAP, 2); /* the straggler: harmless */
-    assert_false(mr_coord_done(c));
+    rule(!mr_coord_done(c), "Done() is true before any reduce task ran");
     mr_coord_get_task(c, 0, &t);
-    assert_int_equal(t.kind, MR_TASK_REDUCE);
-    assert_int_equal(t.id, 0);
-    assert_int_equal(t.nmap, 3);
+    rule(t.kind == MR_TASK_REDUCE && t.id == 0 && t.nmap == 3,
+         "after every map finished GetTask returned kind %d id %d nmap %d, "
+         "expected reduce 0 with nmap 3", t.kind, t.id, t.nmap);
     mr_coord_get_task(c, 0, &t);
-    assert_int_equal(t.kind, MR_TASK_REDUCE);
-    assert_int_equal(t.id, 1);
+    rule(t.kind == MR_TASK_REDUCE && t.id == 1, "the second GetTask of the "
+         "reduce phase returned kind %d id %d, expected reduce 1", t.kind,
+         t.id);
     mr_coord_task_done(c, MR_TASK_REDUCE, 1);
-    assert_false(mr_coord_done(c));
+    rule(!mr_coord_done(c), "Done() is true with reduce 0 still running: "
+         "the job is over only when every mr-out-Y is final");
     assert_false(mr_coord_wait(c, 10));
     mr_coord_task_done(c, MR_TASK_REDUCE, 0);
-    assert_true(mr_coord_done(c));
+    rule(mr_coord_done(c), "Done() is false after every reduce reported "
+         "done");
     assert_true(mr_coord_wait(c, 0));
     assert_false(mr_coord_failed(c, NULL, 0));
     mr_coord_get_task(c, 0, &t);
-    assert_int_equal(t.kind, MR_TASK_EXIT);
+    rule(t.kind == MR_TASK_EXIT, "GetTask after the job ended returned kind "
+         "%d, expected EXIT (3)", t.kind);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(mr_coord_issued(c, MR_TASK_MAP, i), i == 2 ? 2 : 1);
+        rule(mr_coord_issued(c, MR_TASK_MAP, i) == (i == 2 ? 2 : 1),
+             "map %d was handed out %d times, expected %d", i,
+             mr_coord_issued(c, MR_TASK_MAP, i), i == 2 ? 2 : 1);
     mr_coord_free(c);
 }
 
