@@ -156,8 +156,15 @@ static void *reaper_main(void *arg)
 {
     struct mr_dcoord *c = arg;
     pthread_mutex_lock(&c->mu);
+    uint64_t last = clock_now_ms();
     while (!c->closing) {
         uint64_t now = clock_now_ms();
+        /* If this process was not scheduled for a while, heartbeats may be
+         * waiting unread: a fresh lease for everyone, not a massacre. */
+        if (now - last > c->lease_ms / 2)
+            for (int w = 0; w < c->nworkers; w++)
+                c->workers[w].seen_ms = now;
+        last = now;
         for (int w = 0; w < c->nworkers; w++)
             if (!c->workers[w].dead &&
                 now - c->workers[w].seen_ms > c->lease_ms)

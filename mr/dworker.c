@@ -34,8 +34,8 @@ struct dw {
     char dir[4096], out_dir[4096]; /* each "" or ending in '/' */
     struct rpc_server *srv;
     struct rpc_end *coord;
-    int id;
-    uint64_t lease_ms;
+    int id;           /* -1 until registered; written under mu */
+    uint64_t lease_ms; /* written under mu */
     char *split; /* the last map task's input buffer (main thread only) */
     size_t split_cap;
     /* Peers serving map outputs, one end per address (main thread only). */
@@ -129,14 +129,19 @@ static int enc_register(msgpack_packer *pk, const void *args)
     return 0;
 }
 
+struct reg {
+    int id;
+    uint64_t lease_ms;
+};
+
 static int dec_register(const msgpack_object *obj, void *out)
 {
-    struct dw *w = out;
+    struct reg *r = out;
     struct rpc_dec d;
     rpc_dec_init(&d, obj);
-    w->id = rpc_dec_int(&d, "w", -1);
-    w->lease_ms = rpc_dec_u64(&d, "ls", MR_DIST_DEFAULT_LEASE_MS);
-    return d.err ? d.err : w->id < 0 ? ERR_BADARGS : 0;
+    r->id = rpc_dec_int(&d, "w", -1);
+    r->lease_ms = rpc_dec_u64(&d, "ls", MR_DIST_DEFAULT_LEASE_MS);
+    return d.err ? d.err : r->id < 0 ? ERR_BADARGS : 0;
 }
 
 static int dec_dead(const msgpack_object *obj, void *out)
@@ -157,10 +162,12 @@ static void *hb_main(void *arg)
                               (clock_now_ms() + period) * 1000000ull);
         if (w->stop)
             break;
-        pthread_mutex_unlock(&w->mu);
         struct req q = {.w = w->id};
+        pthread_mutex_unlock(&w->mu);
         bool dead = false;
-        rpc_call(w->coord, "MRCoord.Heartbeat", enc_req, &q, dec_dead, &dead);
+        if (q.w >= 0) /* (the main thread notices death and re-registers) */
+            rpc_call(w->coord, "MRCoord.Heartbeat", enc_req, &q, dec_dead,
+                     &dead);
         pthread_mutex_lock(&w->mu);
     }
     pthread_mutex_unlock(&w->mu);
@@ -607,7 +614,7 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
     clock_cond_init(&w.cv);
     uint64_t gone_ms = o->gone_ms ? o->gone_ms : DEFAULT_GONE_MS;
     uint64_t failing_since = 0;
-    bool ever = false, hb_on = false, registered = false;
+    bool ever = false, hb_on = false;
     char msg[1024], where[512];
     snprintf(where, sizeof where, "%s", o->addr ? o->addr : o->addr_file);
     rc = 0;
@@ -630,11 +637,12 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
             }
         }
         struct task t = {0};
+        struct reg reg = {-1, 0};
         if (!w.coord)
             err = ERR_UNREACHABLE;
         else if (w.id < 0)
             err = rpc_call(w.coord, "MRCoord.Register", enc_register, me,
-                           dec_register, &w);
+                           dec_register, &reg);
         else
             err = rpc_call(w.coord, "MRCoord.GetTask", enc_req,
                            &(struct req){.w = w.id}, dec_task, &t);
@@ -662,22 +670,32 @@ int mr_dworker_run(const struct mr_app *app, const struct mr_dworker_opts *o)
         }
         failing_since = 0;
         ever = true;
-        if (!registered) { /* that call was Register */
-            registered = true;
-            hb_on = pthread_create(&w.hb, NULL, hb_main, &w) == 0;
+        if (w.id < 0) { /* that call was Register */
+            pthread_mutex_lock(&w.mu);
+            w.id = reg.id;
+            w.lease_ms = reg.lease_ms;
+            pthread_mutex_unlock(&w.mu);
+            if (!hb_on)
+                hb_on = pthread_create(&w.hb, NULL, hb_main, &w) == 0;
             log_info("MR", -1, "registered as worker %d, serving at %s",
                      w.id, me);
             continue;
         }
         if (t.kind == MR_TASK_EXIT) {
-            if (t.dead) {
-                fprintf(stderr, "mrworker: the coordinator declared this "
-                        "worker dead (its lease lapsed or a reducer could "
-                        "not fetch from it); exiting\n");
-                rc = ERR_CLOSED;
-            }
+            bool dead = t.dead;
             task_free(&t);
-            break;
+            if (!dead)
+                break;
+            /* A false alarm (we were too slow to renew the lease, or a
+             * reducer could not reach us): our map outputs no longer
+             * count. Join again as a new worker. */
+            log_warn("MR", -1, "the coordinator declared worker %d dead "
+                     "(lease lapsed or a failed fetch); registering again",
+                     w.id);
+            pthread_mutex_lock(&w.mu);
+            w.id = -1;
+            pthread_mutex_unlock(&w.mu);
+            continue;
         }
         if (t.kind == MR_TASK_WAIT)
             continue;

@@ -10,7 +10,8 @@
  * written in the current directory of the process (a directory shared by
  * every worker), through a temporary file (mr-tmp-*) renamed into place
  * when complete, so a crashed or duplicate task never exposes a partial
- * file. Intermediate record format: see mr_internal.h.
+ * file. Intermediate record format: see mr_internal.h. (The distributed
+ * mode, where nothing is shared but the network, is mr/dist.h.)
  *
  * Coordinator and workers talk msgpack-rpc (rpc/rpc.h) over TCP or a unix
  * socket; the service is "Coordinator" with methods GetTask, TaskDone and

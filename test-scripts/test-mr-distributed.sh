@@ -59,16 +59,22 @@ start_worker() {
         "$APPS/$app.so" 2> "$name/w$i.log" &
     workers="$workers $!"
 }
-# finish NAME: wait for the coordinator and workers; 0 if the coordinator
-# succeeded.
+# finish NAME: wait for the coordinator and workers; 0 if every one of
+# them exited 0 (a sanitizer report makes a worker exit non-zero too).
 finish() {
-    local rc=0
+    local rc=0 p
     wait $coord || rc=$?
-    # shellcheck disable=SC2086
-    wait $workers 2> /dev/null
+    if [ $rc -ne 0 ]; then
+        echo "    coordinator exit $rc; last lines of $1/coord.log:"
+        tail -5 "$1/coord.log" | sed 's/^/    /'
+    fi
+    for p in $workers; do
+        wait "$p" && continue
+        echo "    a worker exited with status $?; its log:"
+        grep -l . "$1"/w*.log | while read -r f; do grep -v '^mrworker: .* done\|reduce task' "$f" | head -5 | sed "s|^|    $f: |"; done
+        rc=1
+    done
     workers=""
-    [ $rc -eq 0 ] || echo "    coordinator exit $rc; last lines of $1/coord.log:" &&
-        [ $rc -eq 0 ] || tail -5 "$1/coord.log" | sed 's/^/    /'
     return $rc
 }
 # same_as NAME EXPECTED: the sorted reduce outputs equal EXPECTED.
@@ -120,7 +126,7 @@ test_crash() {
     # lapsed lease), re-run the maps and finish.
     "$BIN/mrsequential" -o seq-wc.txt "$APPS/wc.so" "${INPUTS[@]}" || return 1
     sort seq-wc.txt | grep . > expect-wc.txt
-    start_coord crash 60 -L 1 -s 0.5 -r 5 "${INPUTS[@]}" || { bad crash "no coordinator address"; return; }
+    start_coord crash 60 -L 2 -s 0.5 -r 5 "${INPUTS[@]}" || { bad crash "no coordinator address"; return; }
     WENV=(MR_STRAGGLER_REDUCE_MS=30000)
     start_worker crash 1 60 straggler
     WENV=()
