@@ -62,7 +62,7 @@ static void test_figure8_scenario(void)
     struct rcfg *cfg = rcfg_make(n, false, false);
     rcfg_begin(cfg, "Test (3X): Figure 8, step by step");
 
-    rcfg_one_int(cfg, 101, n, false);
+    rcfg_one_int(cfg, 101, n, true);
 
     /* (a) */
     int s1 = rcfg_check_one_leader(cfg);
@@ -190,7 +190,7 @@ static void test_restarted_voter(void)
     const int n = 5;
     struct rcfg *cfg = rcfg_make(n, false, false);
     rcfg_begin(cfg, "Test (3X): a voter restarting within a term");
-    rcfg_one_int(cfg, 100, n, false);
+    rcfg_one_int(cfg, 100, n, true);
     /* B must time out after V and W are back but before they do: with
      * election timeouts in [lo, 2*lo] a head start just over lo does it
      * (the reference: 300-600 ms); a longer one suits slower timers. */
