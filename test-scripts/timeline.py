@@ -40,7 +40,8 @@ MAX_LOG_LINES = 20000
 
 
 def ms(t_us):
-    return round(t_us / 1000.0, 3)
+    # 0.1 ms is finer than any zoom draws, and keeps big pages small.
+    return round(t_us / 1000.0, 1)
 
 
 class Builder:
@@ -70,6 +71,9 @@ class Builder:
         return self.method_ix[name]
 
     def data(self, **kw):
+        for r in self.rpcs:  # an empty label need not travel
+            if r[-1] == "":
+                r.pop()
         d = dict(lanes=[label(n) for n in self.lanes], methods=self.methods,
                  rpcs=self.rpcs, marks=self.marks, bands=self.bands,
                  notes=self.notes)
