@@ -160,51 +160,75 @@ test_crash() {
     fi
 }
 
+# One straggler run of the three jobs (suffix $1 keeps attempts apart).
+# Returns 0 when the timing holds, 1 when only the timing failed (then
+# $strag_why says how), 2 after a real failure (already reported by bad).
+straggler_once() {
+    local sfx=$1 name
+    local last=${strag_in[${#strag_in[@]}-1]}
+    for name in none backup nobackup; do
+        local cargs=() dir=$name$sfx
+        WENV=(MR_STRAGGLER_MAP_MS=200 MR_STRAGGLER_DIR="$W/$dir")
+        [ $name = nobackup ] && cargs=(-b 0)
+        [ $name = none ] || WENV+=(MR_STRAGGLER_FILE="$(basename "$last")")
+        start_coord $dir 60 -r 3 "${cargs[@]}" "${strag_in[@]}" || { bad straggler "no coordinator address"; return 2; }
+        for i in 1 2 3; do start_worker $dir $i 60 straggler; done
+        WENV=()
+        if ! finish $dir; then
+            bad straggler "job ($name) failed"
+            return 2
+        fi
+        # The job's time as the coordinator saw it (workers then take a
+        # while to notice that it is gone).
+        eval "t_$name=$(sed -n 's/.*job done in \([0-9.]*\) s.*/\1/p' $dir/coord.log |
+            awk '{ printf "%d", $1 * 1000 }')"
+        if ! same_as $dir expect-strag.txt; then
+            bad straggler "output ($name) differs from mrsequential"
+            return 2
+        fi
+    done
+    # shellcheck disable=SC2154
+    local limit
+    strag_gain=$(awk -v a="$t_nobackup" -v b="$t_backup" 'BEGIN { printf "%.2f", a / b }')
+    limit=$((t_none * 13 / 10))
+    echo "    no straggler ${t_none} ms; straggler with backups ${t_backup} ms ($(stat_of backup$sfx backups) backups); without ${t_nobackup} ms; gain ${strag_gain}x"
+    if [ ! -e backup$sfx/straggled-"$(basename "$last")" ]; then
+        bad straggler "the straggler never ran"
+        return 2
+    elif [ "$t_nobackup" -lt 2000 ]; then
+        bad straggler "without backups ${t_nobackup} ms < the straggler's 2000 ms: did the straggler run at all?"
+        return 2
+    elif [ "$t_backup" -gt "$limit" ]; then
+        strag_why="with backups ${t_backup} ms > 1.3 x ${t_none} ms"
+        return 1
+    fi
+    return 0
+}
+
 test_straggler() {
     # 24 map tasks of 200 ms (sleep) on 3 workers; the last one's first
     # execution takes 2 s.
     mkdir -p sdata
     "$BIN/mrgentext" -q -s 7 -n 24 -m 4 -M 8 -p pg-strag -o sdata || return 1
-    local in=(sdata/pg-strag-*.txt)
-    "$BIN/mrsequential" -o seq-strag.txt "$APPS/wc.so" "${in[@]}" || return 1
+    strag_in=(sdata/pg-strag-*.txt)
+    "$BIN/mrsequential" -o seq-strag.txt "$APPS/wc.so" "${strag_in[@]}" || return 1
     sort seq-strag.txt | grep . > expect-strag.txt
-    local last=${in[${#in[@]}-1]}
-    local name
-    for name in none backup nobackup; do
-        local cargs=()
-        WENV=(MR_STRAGGLER_MAP_MS=200 MR_STRAGGLER_DIR="$W/$name")
-        [ $name = nobackup ] && cargs=(-b 0)
-        [ $name = none ] || WENV+=(MR_STRAGGLER_FILE="$(basename "$last")")
-        start_coord $name 60 -r 3 "${cargs[@]}" "${in[@]}" || { bad straggler "no coordinator address"; return; }
-        for i in 1 2 3; do start_worker $name $i 60 straggler; done
-        WENV=()
-        if ! finish $name; then
-            bad straggler "job ($name) failed"
+    # The 1.3x bound is a timing check, and a loaded machine (CI's 2
+    # cores, parallel stress runs) can stretch one job's scheduling by
+    # several hundred ms. A real regression (no backups, or backups that
+    # wait for the straggler) misses the bound every time, so the timing
+    # gets three tries; outputs and the no-backup case must hold in each.
+    local try rc
+    for try in 1 2 3; do
+        straggler_once "-$try"; rc=$?
+        [ $rc = 2 ] && return
+        if [ $rc = 0 ]; then
+            ok straggler "gain ${strag_gain}x"
             return
         fi
-        # The job's time as the coordinator saw it (workers then take a
-        # while to notice that it is gone).
-        eval "t_$name=$(sed -n 's/.*job done in \([0-9.]*\) s.*/\1/p' $name/coord.log |
-            awk '{ printf "%d", $1 * 1000 }')"
-        if ! same_as $name expect-strag.txt; then
-            bad straggler "output ($name) differs from mrsequential"
-            return
-        fi
+        echo "    attempt $try: $strag_why"
     done
-    # shellcheck disable=SC2154
-    local gain limit
-    gain=$(awk -v a="$t_nobackup" -v b="$t_backup" 'BEGIN { printf "%.2f", a / b }')
-    limit=$((t_none * 13 / 10))
-    echo "    no straggler ${t_none} ms; straggler with backups ${t_backup} ms ($(stat_of backup backups) backups); without ${t_nobackup} ms; gain ${gain}x"
-    if [ ! -e backup/straggled-"$(basename "$last")" ]; then
-        bad straggler "the straggler never ran"
-    elif [ "$t_backup" -gt "$limit" ]; then
-        bad straggler "with backups ${t_backup} ms > 1.3 x ${t_none} ms"
-    elif [ "$t_nobackup" -lt 2000 ]; then
-        bad straggler "without backups ${t_nobackup} ms < the straggler's 2000 ms"
-    else
-        ok straggler "gain ${gain}x"
-    fi
+    bad straggler "$strag_why (in each of 3 attempts)"
 }
 
 test_extsort() {
