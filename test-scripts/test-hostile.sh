@@ -23,6 +23,7 @@
 #       bad line before sending anything
 #   F9  errors keep their cause: port in use (and no data directory made),
 #       -d naming a file, duplicate peers, port 0 for this server
+#   H   every program answers --help (exit 0) and --version
 #   C   all at once: 2,000 idle connections, a 1 byte/s sender and 4 x 60
 #       MiB partial messages: the daemon answers kvcli within 1 s, stays
 #       under its budget and does not abort
@@ -108,6 +109,16 @@ start_cluster() { # NAME [extra kvserver args]
 }
 
 echo "Test: hostile clients and operator mistakes (kvserver daemons) ..."
+
+# --- every program answers --help (exit 0, on stdout) and --version ---------------
+nohelp=""
+for p in "$BIN"/*; do
+    [ -x "$p" ] && [ -f "$p" ] || continue
+    out=$(timeout 5 "$p" --help 2>/dev/null </dev/null) && [ -n "$out" ] || nohelp="$nohelp $(basename "$p"):help"
+    timeout 5 "$p" --version 2>/dev/null </dev/null | grep -q "^$(basename "$p") " || nohelp="$nohelp $(basename "$p"):version"
+done
+[ -z "$nohelp" ] && pass "every program in $(basename "$BIN") answers --help and --version" ||
+    bad help "no --help/--version:$nohelp"
 start_cluster main "$ADM" || { bad setup "cluster did not start"; exit 1; }
 LEADER=$("$CLUSTER" leader)
 FOLLOWER=$(((LEADER + 1) % 3))
