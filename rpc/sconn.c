@@ -195,17 +195,19 @@ void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w)
     rpc_req_free(r);
 }
 
-/* Back-pressure: stop reading while too many requests are running, on
- * this connection or (max_handlers) on the whole server. Called before
- * every non-inline request is started and before reading more, so the
- * bound holds however the bytes arrive (one per segment or thousands in
- * one). */
-static int wait_inflight(struct rpc_sconn *c)
+/* Back-pressure: wait while too many requests are running on this
+ * connection or (with handlers, max_handlers) on the whole server. Called
+ * with handlers before every non-inline request is started, so the bounds
+ * hold however the bytes arrive (one per segment or thousands in one),
+ * and without before reading more (so a connection at its own bound
+ * stops buffering; the server-wide bound must not stop readers, or inline
+ * requests such as Raft's would wait for blocked handlers). */
+static int wait_inflight(struct rpc_sconn *c, bool handlers)
 {
     struct rpc_server *s = c->srv;
     unsigned per_conn = s->adm.max_inflight ? s->adm.max_inflight
                                             : RPC_MAX_INFLIGHT;
-    unsigned total = s->adm.max_handlers;
+    unsigned total = handlers ? s->adm.max_handlers : 0;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->closing && !rpc_stream_is_dead(&c->st)) {
@@ -331,7 +333,7 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             break;
         }
         if (r == 0) {
-            if (flush(c, out) < 0 || wait_inflight(c) < 0)
+            if (flush(c, out) < 0 || wait_inflight(c, false) < 0)
                 break;
             if (!budget_sync(c, rpc_rbuf_reserve_cap(rb), false)) {
                 log_warn("RPC", -1, "%s: closing connection: buffered "
@@ -399,7 +401,7 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         }
         /* Start it only within the in-flight bounds (replies batched so
          * far go out first: their clients may be the ones we wait for). */
-        if (flush(c, out) < 0 || wait_inflight(c) < 0)
+        if (flush(c, out) < 0 || wait_inflight(c, true) < 0)
             break;
         /* Detach the request: once another thread may hold the reader
          * role it reads into the receive buffer. A stolen buffer keeps

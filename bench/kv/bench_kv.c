@@ -37,6 +37,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/persister.h"
 #include "common/rand.h"
@@ -287,6 +288,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "bench-kv")) {
+        usage(stdout);
+        return 0;
+    }
     const char *servers = NULL, *label = NULL;
     double seconds = 3;
     /* The 8 KiB threshold of lab 4's snapshot tests: the service

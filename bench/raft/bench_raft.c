@@ -36,6 +36,7 @@
 
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/persister.h"
 #include "common/queue.h"
@@ -492,6 +493,11 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "bench-raft")) {
+        printf("usage: bench-raft [--seconds S] [--threads T] [--window W] "
+               "[--samples N] [--cmd-bytes B] [--snapshot-every K]\n");
+        return 0;
+    }
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc)
             usage();

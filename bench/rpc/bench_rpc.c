@@ -26,6 +26,7 @@
 #include "bench/rpc/bench_rpc.h"
 #include "common/buf.h"
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "rpc/rpc.h"
 
@@ -184,6 +185,10 @@ static double bench_throughput(const char *addr, int ncallers,
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "bench-rpc")) {
+        printf("usage: bench-rpc [-n samples] [-d ms] [-P callers]\n");
+        return 0;
+    }
     size_t n = 50000;
     uint64_t duration_ms = 2000;
     int only_callers = 0;

@@ -313,6 +313,10 @@ static void migrate(struct bench *b, size_t bytes, size_t *have)
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "bench-shardkv")) {
+        printf("usage: bench-shardkv [-d SECONDS] [-c CLERKS]\n");
+        return 0;
+    }
     long long secs = 4, nclerks = 32;
     int opt;
     while ((opt = getopt(argc, argv, "d:c:h")) != -1) {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "labs/sim/sim.h"
 
 static struct sim_world *the_world; /* for the fatal-signal handler */
@@ -94,6 +95,10 @@ static void progress(const struct totals *t, uint64_t of, double secs)
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "raftsim")) {
+        usage(stdout, argv[0]);
+        return 0;
+    }
     struct sim_options opt = {
         .peers = 0,
         .steps = SIM_DEFAULT_STEPS,

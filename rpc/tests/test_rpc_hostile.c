@@ -565,6 +565,120 @@ static void test_hostile_server(void **state)
     }
 }
 
+
+/* ---- admission control (issue 13) --------------------------------------- */
+
+static int blocked_now(struct tsvc *t)
+{
+    pthread_mutex_lock(&t->mu);
+    int n = t->blocked;
+    pthread_mutex_unlock(&t->mu);
+    return n;
+}
+
+/* The per-connection in-flight bound holds when the requests arrive all
+ * in one segment (it used to be checked only with an empty buffer: 50
+ * pipelined blocking calls ran 50 handlers at once). */
+static void test_inflight_bound_pipelined(void **state)
+{
+    struct fx *f = *state;
+    struct rpc_admission a = {0};
+    a.max_inflight = 4;
+    rpc_server_set_admission(f->s, &a);
+    enum { N = 50 };
+    static uint8_t b[N * 64];
+    size_t n = 0;
+    for (uint32_t i = 0; i < N; i++)
+        n += req_bytes(b + n, sizeof(b) - n, 2000 + i, "T.Block");
+    int fd = conn(f);
+    raw_send(fd, b, n);
+    assert_true(tsvc_wait_blocked(&f->t, 4));
+    usleep(300 * 1000);
+    assert_int_equal(blocked_now(&f->t), 4);
+    tsvc_release(&f->t);
+    for (int i = 0; i < N; i++) {
+        uint8_t r[256];
+        assert_true(raw_read_msg(fd, r, sizeof(r), 5000) > 0);
+    }
+    close(fd);
+    assert_healthy(f);
+}
+
+/* The server-wide handler bound holds across connections. */
+static void test_handler_bound(void **state)
+{
+    struct fx *f = *state;
+    struct rpc_admission a = {0};
+    a.max_handlers = 3;
+    rpc_server_set_admission(f->s, &a);
+    int fds[5];
+    uint8_t b[64];
+    for (int i = 0; i < 5; i++) {
+        fds[i] = conn(f);
+        size_t n = req_bytes(b, sizeof(b), 3000 + (uint32_t)i, "T.Block");
+        raw_send(fds[i], b, n);
+    }
+    assert_true(tsvc_wait_blocked(&f->t, 3));
+    usleep(300 * 1000);
+    assert_int_equal(blocked_now(&f->t), 3);
+    assert_int_equal(call_echo(f->e, "T.EchoI", ++f->seq, "H"), 0);
+    tsvc_release(&f->t);
+    for (int i = 0; i < 5; i++) {
+        uint8_t r[256];
+        assert_true(raw_read_msg(fds[i], r, sizeof(r), 5000) > 0);
+        close(fds[i]);
+    }
+}
+
+/* Idle and half-sent connections are closed by the timeouts. */
+static void test_idle_and_read_timeouts(void **state)
+{
+    struct fx *f = *state;
+    struct rpc_admission a = {0};
+    a.idle_ms = 500;
+    a.read_ms = 500;
+    rpc_server_set_admission(f->s, &a);
+    int idle = conn(f), slow = conn(f);
+    uint8_t b[64];
+    size_t n = req_bytes(b, sizeof(b), 7, "T.Echo");
+    raw_send(slow, b, n - 1); /* never completed */
+    uint64_t t0 = now_ms();
+    assert_true(raw_closed_within(idle, 4000));
+    assert_true(raw_closed_within(slow, 4000));
+    assert_true(now_ms() - t0 >= 300);
+    close(idle);
+    close(slow);
+    assert_true(rpc_server_evicted(f->s) >= 2);
+    assert_healthy(f);
+}
+
+/* A message that would take the buffered bytes past the budget closes
+ * its connection; others are served. */
+static void test_buffer_budget(void **state)
+{
+    struct fx *f = *state;
+    struct rpc_admission a = {0};
+    a.max_buffered = 1u << 20;
+    rpc_server_set_admission(f->s, &a);
+    int fd = conn(f);
+    /* [0, 1, "T.Echo", [{"s": bin32 of 4 MiB ... */
+    uint8_t hdr[64];
+    size_t h = rpc_wire_req_header(hdr, sizeof(hdr), "T.Echo", 6);
+    rpc_wire_patch_msgid(hdr, 9);
+    const uint8_t args[] = {0x81, 0xa1, 's', 0xc6, 0x00, 0x40, 0x00, 0x00};
+    memcpy(hdr + h, args, sizeof(args));
+    raw_send(fd, hdr, h + sizeof(args));
+    static uint8_t chunk[1u << 16];
+    bool closed = false;
+    for (int i = 0; i < 40 && !closed; i++) {
+        if (send(fd, chunk, sizeof(chunk), MSG_NOSIGNAL) < 0)
+            closed = true;
+    }
+    assert_true(closed || raw_closed_within(fd, 3000));
+    close(fd);
+    assert_healthy(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1)
@@ -582,6 +696,10 @@ int main(int argc, char **argv)
         T(test_notify_and_params_variants),
         T(test_valid_then_garbage_and_nonreader),
         T(test_hostile_server),
+        T(test_inflight_bound_pipelined),
+        T(test_handler_bound),
+        T(test_idle_and_read_timeouts),
+        T(test_buffer_budget),
     };
 #undef T
     return cmocka_run_group_tests_name("rpc_hostile", tests, NULL, NULL);

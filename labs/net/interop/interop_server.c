@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/daemon.h"
 #include "common/err.h"
 #include "rpc/rpc.h"
 
@@ -97,6 +98,10 @@ static const struct rpc_method slow_methods[] = {
 
 int main(int argc, char **argv)
 {
+    if (daemon_help_or_version(argc, argv, "labnet-interop-server")) {
+        printf("usage: labnet-interop-server [ADDR]   (default 127.0.0.1:0)\n");
+        return 0;
+    }
     const char *addr = argc > 1 ? argv[1] : "127.0.0.1:0";
     struct rpc_server *s = rpc_server_new();
     if (rpc_server_add_service(s, "Echo", NULL, echo_methods, 1) != 0 ||
