@@ -56,6 +56,9 @@ void pfile_close(struct persister *p);
  * in the checkpoint) and start a new one. Durable on return; counts as
  * one write (p->written, p->durable). On error the store is unusable. */
 int pfile_checkpoint(struct persister *p);
+/* Largest record payload the file store takes (its length is a u32 and
+ * recovery refuses anything larger). */
+#define PFILE_MAX_RECORD ((size_t)1 << 29)
 /* Queue one record (written at the next pfile_flush). */
 enum prec_type {
     PREC_HEAD = 1,
