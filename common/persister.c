@@ -396,6 +396,8 @@ int persister_log_flush(struct persister *p, uint64_t *ticket)
 int persister_sync(struct persister *p, uint64_t ticket)
 {
     int rc = 0;
+    if (atomic_load(&p->durable) >= ticket)
+        return 0;
     pthread_mutex_lock(&p->mu);
     while (rc == 0 && p->durable < ticket) {
         if (p->syncing) {
