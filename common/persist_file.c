@@ -59,7 +59,7 @@
 #define SEG_HDR 16
 #define REC_HDR 12
 #define REC_BODY_MIN 17 /* type, lsn, index */
-#define REC_MAX (1u << 30)
+#define REC_MAX (REC_BODY_MIN + PFILE_MAX_RECORD)
 /* A segment this large gets a successor. */
 #define SEG_BYTES (16u << 20)
 #define CKPT_FILE "checkpoint"

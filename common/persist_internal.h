@@ -7,6 +7,7 @@
 #define COMMON_PERSIST_INTERNAL_H_
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +34,10 @@ struct persister {
     int64_t first;     /* index of recs[rstart] (snapshot index + 1) */
     size_t rec_bytes;  /* sum of the records' lengths */
     uint64_t written;  /* sequence number of the last write */
-    uint64_t durable;  /* every write through this one is on the disk */
+    /* Every write through this one is on the disk. Written under mu;
+     * also read without it, so that waiting for what is already durable
+     * (always, in memory) costs no lock. */
+    _Atomic uint64_t durable;
     bool syncing;      /* a thread is in the group fsync */
     struct pfile *file; /* NULL for the in-memory persister */
 };
@@ -56,6 +60,9 @@ void pfile_close(struct persister *p);
  * in the checkpoint) and start a new one. Durable on return; counts as
  * one write (p->written, p->durable). On error the store is unusable. */
 int pfile_checkpoint(struct persister *p);
+/* Largest record payload the file store takes (its length is a u32 and
+ * recovery refuses anything larger). */
+#define PFILE_MAX_RECORD ((size_t)1 << 29)
 /* Queue one record (written at the next pfile_flush). */
 enum prec_type {
     PREC_HEAD = 1,

@@ -336,7 +336,9 @@ int persister_log_head(struct persister *p, const void *head, size_t len)
 {
     pthread_mutex_lock(&p->mu);
     int rc = ERR_INVAL;
-    if (p->log_mode) {
+    if (p->file && len > PFILE_MAX_RECORD) {
+        rc = ERR_TOOBIG;
+    } else if (p->log_mode) {
         mem_written(p);
         if (p->file)
             pfile_record(p, PREC_HEAD, p->written, 0, head, len);
@@ -369,7 +371,9 @@ int persister_log_append(struct persister *p, int64_t index, const void *rec,
 {
     pthread_mutex_lock(&p->mu);
     int rc = ERR_INVAL;
-    if (p->log_mode && index == plog_last(p) + 1) {
+    if (p->file && len > PFILE_MAX_RECORD) {
+        rc = ERR_TOOBIG;
+    } else if (p->log_mode && index == plog_last(p) + 1) {
         mem_written(p);
         if (p->file)
             pfile_record(p, PREC_ENTRY, p->written, index, rec, len);
@@ -392,6 +396,8 @@ int persister_log_flush(struct persister *p, uint64_t *ticket)
 int persister_sync(struct persister *p, uint64_t ticket)
 {
     int rc = 0;
+    if (atomic_load(&p->durable) >= ticket)
+        return 0;
     pthread_mutex_lock(&p->mu);
     while (rc == 0 && p->durable < ticket) {
         if (p->syncing) {

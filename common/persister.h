@@ -97,7 +97,8 @@ int persister_log_head(struct persister *p, const void *head, size_t len);
 /* Drop the records at index and after (no-op if there are none). */
 int persister_log_truncate(struct persister *p, int64_t index);
 /* Store the record for index, which must be last + 1 (first if there
- * are no records): ERR_INVAL otherwise. Truncate first to overwrite. */
+ * are no records): ERR_INVAL otherwise. Truncate first to overwrite.
+ * The file store takes records (and heads) up to 512 MiB (ERR_TOOBIG). */
 int persister_log_append(struct persister *p, int64_t index, const void *rec,
                          size_t len);
 /* Hand the writes so far to the file (one write(2) for a batch of
