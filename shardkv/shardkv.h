@@ -1,5 +1,6 @@
-/* shardkv.h - lab 5B: a sharded key/value service. Keys are split into
- * SC_NSHARDS shards (sc_key2shard); each replica group (a gid, several
+/* shardkv.h - lab 5 (5A: static shards, 5B: migration): a sharded
+ * key/value service. Keys are split into SC_NSHARDS shards
+ * (sc_key2shard); each replica group (a gid, several
  * servers replicated with Raft) serves the shards the shard controller
  * (shardctrler.h) assigns it, and shards migrate between groups when the
  * configuration changes. Also the clerk.

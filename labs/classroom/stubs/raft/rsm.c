@@ -5,7 +5,10 @@
  * raft_apply_msg from the apply queue, calls ops->apply (or restore for a
  * snapshot), answers the waiting submitter, and snapshots through
  * ops->snapshot and raft_snapshot() when raft_state_size() nears
- * maxraftstate. Duplicate detection by (client, seq) lives here too.
+ * maxraftstate. Duplicate detection by (client, seq) lives here too, in a
+ * table of your own: rsm.c is built into libraft, which is linked before
+ * libkvsrv (and the controller's tests do not link libkvsrv at all), so
+ * kvsrv/kv_map.h's kv_dedup compiles here but fails to link.
  *
  * These stubs start Raft (so the services' tests can see its state) but
  * apply nothing: every submit answers ERR_WRONG_LEADER at once. */

@@ -1,4 +1,5 @@
-/* client.c - lab 5B: the sharded KV clerk (shardkv/shardkv.h).
+/* client.c - lab 5: the sharded KV clerk (shardkv/shardkv.h), needed
+ * from 5A on (TestStaticShards5A, TestRejection5A).
  *
  * Write it here: find the key's shard (sc_key2shard) and its group in the
  * latest configuration, try that group's servers (make_end), and refresh

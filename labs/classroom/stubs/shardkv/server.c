@@ -1,5 +1,6 @@
-/* server.c - lab 5B: a sharded KV replica group on Raft
- * (shardkv/shardkv.h).
+/* server.c - lab 5: a sharded KV replica group on Raft
+ * (shardkv/shardkv.h); 5A needs it with static shards (no migration: the
+ * lab 5 handout, "5A: shardkv with static shards"), 5B adds migration.
  *
  * Write it here: serve "ShardKV" Get/Put/Append for the shards this group
  * owns (ErrWrongGroup otherwise) through the rsm layer (raft/rsm.h), poll
