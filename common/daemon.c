@@ -61,8 +61,6 @@ static int lock_fd = -1;
 /* The directory locked (and then opened) by this process (owned). */
 static char *data_dir;
 
-const char *daemon_data_dir(void) { return data_dir; }
-
 int daemon_lock_data_dir(const char *prog, const char *dir)
 {
     if (data_dir && strcmp(data_dir, dir) == 0)

@@ -33,9 +33,6 @@ struct persister *daemon_open_data_dir(const char *prog, const char *dir);
  * releases the first). 0, or -1 with a message: in use by another
  * process (naming its pid), or why the lock file cannot be used. */
 int daemon_lock_data_dir(const char *prog, const char *dir);
-/* The data directory this process locked, for messages about its files;
- * NULL in tests and tools. */
-const char *daemon_data_dir(void);
 
 /* Raise the soft open-file limit to the hard limit (a daemon's
  * connections must not starve its own files; the RPC server's connection

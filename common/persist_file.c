@@ -729,3 +729,8 @@ void pfile_close(struct persister *p)
     free(f);
     p->file = NULL;
 }
+
+const char *pfile_dir(const struct persister *p)
+{
+    return p->file->dir;
+}

@@ -55,6 +55,8 @@ void plog_set_head(struct persister *p, const void *head, size_t len);
  * prints the failing file and errno text to stderr. */
 int pfile_open(const char *dir, struct persister *p);
 void pfile_close(struct persister *p);
+/* The data directory (borrowed). */
+const char *pfile_dir(const struct persister *p);
 /* Write the whole in-memory store (either view) as a checkpoint: the
  * snapshot file, atomically, then delete every segment (all they hold is
  * in the checkpoint) and start a new one. Durable on return; counts as

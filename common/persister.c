@@ -201,6 +201,11 @@ struct persister *persister_copy(struct persister *p)
     return q;
 }
 
+const char *persister_where(const struct persister *p)
+{
+    return p->file ? pfile_dir(p) : "memory";
+}
+
 void persister_free(struct persister *p)
 {
     if (!p)

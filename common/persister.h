@@ -59,6 +59,9 @@ struct persister *persister_open_dir(const char *dir, int *err);
  * same view). */
 struct persister *persister_copy(struct persister *p);
 void persister_free(struct persister *p);
+/* Where it keeps its data, for error messages: the data directory of a
+ * file-backed persister, "memory" otherwise. Borrowed; valid until free. */
+const char *persister_where(const struct persister *p);
 
 /* ------------------------------------------------------------------------
  * Whole-blob view (6.5840) */

@@ -628,9 +628,15 @@ struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
     buf_free(&state);
     buf_free(&snap);
     if (rc != 0) {
-        /* Starting empty would forget votes and entries we promised. */
-        fprintf(stderr, "raft S%d: persisted state is corrupt\n", me);
-        abort();
+        /* Starting empty would forget votes and entries we promised, and
+         * the checksums passed, so this is not a torn write to cut off:
+         * refuse to start, naming where the state lives. */
+        fprintf(stderr,
+                "raft S%d: the persisted Raft state in %s does not decode "
+                "(%s); refusing to start rather than forget promised votes "
+                "and entries\n",
+                me, persister_where(persister), err_msg(rc));
+        exit(EXIT_FAILURE);
     }
     rc = raft_store_open(&rf->store, persister, rf->core);
     if (rc != 0)

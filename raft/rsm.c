@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/queue.h"
@@ -605,10 +604,9 @@ struct rsm *rsm_start(struct rpc_end **peers, int n, int me,
     if (bad) {
         /* Serving without it would silently lose everything it holds
          * (and Raft, which trusts it, would never resend those entries). */
-        const char *dir = daemon_data_dir();
-        fprintf(stderr, "rsm S%d: the persisted snapshot (%zu bytes%s%s) "
+        fprintf(stderr, "rsm S%d: the persisted snapshot (%zu bytes, in %s) "
                 "does not decode: refusing to start without it\n", me,
-                snap.len, dir ? ", raft.state in " : "", dir ? dir : "");
+                snap.len, persister_where(persister));
         exit(1);
     }
     buf_free(&snap);

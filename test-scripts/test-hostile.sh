@@ -17,7 +17,7 @@
 #       budget (RSS <= budget + 64 MiB) and answering
 #   F6  3,000 pipelined Gets on one connection: <= 64 threads, the same
 #       leader after the burst, at most 1% ErrWrongLeader
-#   F7  a snapshot that does not decode (valid checksum) is fatal at start,
+#   F7  a snapshot or Raft state that does not decode (valid checksum) is fatal at start,
 #       with a message, instead of serving without the data
 #   F8  kvcli batch carries spaces and 10 KiB values intact and refuses a
 #       bad line before sending anything
@@ -290,6 +290,17 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "snapshot" "$WORK/f7.out" && grep
 else
     bad F7 "undecodable snapshot: rc=$rc (124: still serving after 6 s), '$(head -c 300 "$WORK/f7.out")'"
 fi
+# The same for Raft's own state: checksums pass, the blob does not decode.
+# (Before: "persisted state is corrupt" with no file named, then abort.)
+rm -rf "$KV_DIR/data2" && cp -a "$WORK/data2.orig" "$KV_DIR/data2"
+"$TOOLS/persist-edit" "$KV_DIR/data2" state "$WORK/garbage.snap" || bad F7 "persist-edit state failed"
+timeout 6 "$BIN/kvserver" -i 2 -p "$ADDRS" -d "$KV_DIR/data2" $ADM >"$WORK/f7s.out" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "Raft state" "$WORK/f7s.out" && grep -q "data2" "$WORK/f7s.out"; then
+    pass "F7 corrupt Raft state fatal: $(grep "Raft state" "$WORK/f7s.out" | tail -1)"
+else
+    bad F7 "undecodable Raft state: rc=$rc (124: still serving after 6 s; 134: abort), '$(head -c 300 "$WORK/f7s.out")'"
+fi
 rm -rf "$KV_DIR/data2" && mv "$WORK/data2.orig" "$KV_DIR/data2"
 "$CLUSTER" start-one 2 >/dev/null 2>&1 || bad F7 "server 2 did not restart on its own data"
 
@@ -359,9 +370,14 @@ if start_cluster keyed "$KEYARGS"; then
     t2=$(term_of)
     n_eauth=$(grep -c EAUTH "$WORK/f3.out")
     logged=$(cat "$KV_DIR"/server*.log | grep -c "rejected Raft")
-    if ((n_eauth == 6)) && ((logged >= 3)) && [ "$L2" = "$L" ] && [ "$t2" = "$t1" ] &&
+    # The forged term (2^59) must not be adopted and the leader must stay.
+    # The term itself may move by an ordinary election or two when the
+    # machine is loaded (fsync stalls under parallel stress runs); the
+    # EAUTH replies and log lines show the forged messages never ran.
+    if ((n_eauth == 6)) && ((logged >= 3)) && [ "$L2" = "$L" ] &&
+       [ -n "$t2" ] && ((t2 < 1000000)) &&
        "$BIN/kvcli" -s "$ADDRS" -t 10000 put f3k ok >/dev/null 2>&1; then
-        pass "F3 keyed cluster: 6 forged Raft RPCs refused (EAUTH, $logged log lines), leader $L kept in term $t2"
+        pass "F3 keyed cluster: 6 forged Raft RPCs refused (EAUTH, $logged log lines), leader $L kept (term $t1 -> $t2)"
     else
         bad F3 "keyed cluster: replies $(tr '\n' ' ' <"$WORK/f3.out"), $logged log lines, leader $L -> ${L2:-none}, term $t1 -> ${t2:-?}"
     fi
