@@ -328,7 +328,11 @@ static void maybe_snapshot(struct rsm *r)
     msgpack_pack_map(&pk, 3);
     rpc_pack_kv_i64(&pk, "i", idx);
     rpc_pack_key(&pk, "d");
+#ifndef RSM_BUG_SNAPSHOT_NO_DEDUP
     dedup_pack(&pk, &r->dedup);
+#else /* planted bug for labs/kvraft's extra test: the table is left out */
+    msgpack_pack_array(&pk, 0);
+#endif
     r->nsnapshots++;
     pthread_mutex_unlock(&r->mu);
     rpc_pack_kv_bin(&pk, "s", svc.data, svc.len);

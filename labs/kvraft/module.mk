@@ -29,3 +29,44 @@ test-lab4B: $(LAB4_BIN)
 test-kv-daemons: $(BUILD)/bin/kvserver $(BUILD)/bin/kvcli $(BUILD)/bin/kv-histcheck
 	@test-scripts/test-kv-daemons.sh $(BUILD)/bin
 EXTRA_TESTS += test-lab4 test-kv-daemons
+
+# The extra suite (beyond Go, graded separately): a directed scenario for
+# the classic bug the graded tests catch only by chance (lab4extra.c).
+LAB4X_SRCS := labs/kvraft/lab4extra.c labs/kvraft/config.c
+LAB4X_BIN := $(BUILD)/tests/lab4extra
+ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
+$(LAB4X_BIN): $(call objs,$(LAB4X_SRCS)) $(call libs,$(LAB4_LIBS))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+ALL_TARGETS += $(LAB4X_BIN)
+endif
+.PHONY: test-lab4-extra test-extra
+test-lab4-extra: $(LAB4X_BIN)
+	@$(KV4_RUN_LAB) --label lab4-extra $(LAB4X_BIN)
+test-extra: test-lab4-extra
+EXTRA_TESTS += test-lab4-extra
+
+# SOLUTION BEGIN
+# The planted bug: raft/rsm.c compiled again with RSM_BUG_SNAPSHOT_NO_DEDUP
+# (snapshots leave the duplicate table out), linked ahead of libraft, whose
+# own rsm.o is then never pulled in. The extra test must catch it in at
+# least LAB4X_TEETH_MIN of LAB4X_TEETH_RUNS runs (one run in make test; the
+# full count on demand).
+LAB4X_BUG_OBJ := $(BUILD)/rsmbug-nodedup/raft/rsm.o
+ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
+$(LAB4X_BUG_OBJ): raft/rsm.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DRSM_BUG_SNAPSHOT_NO_DEDUP -MMD -MP -c $< -o $@
+$(BUILD)/tests/lab4extra-nodedup: $(call objs,$(LAB4X_SRCS)) $(LAB4X_BUG_OBJ) $(call libs,$(LAB4_LIBS))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+LAB4X_TEETH_RUNS ?= 1
+LAB4X_TEETH_MIN ?= 1
+.PHONY: test-lab4-extra-teeth
+test-lab4-extra-teeth: $(BUILD)/tests/lab4extra-nodedup
+	@labs/raft/extra-teeth.sh $(LAB4X_TEETH_RUNS) $(LAB4X_TEETH_MIN) \
+	    $(BUILD)/tests/lab4extra-nodedup TestLostReplySnapshot4X
+EXTRA_TESTS += test-lab4-extra-teeth
+endif
+# SOLUTION END
