@@ -4,6 +4,7 @@
 #   make test-lab4A | test-lab4B | test-lab4     (also under asan/tsan)
 #   make test-kv-daemons    real kvserver processes: SIGKILL the leader
 #                           under load, restart it, check the history
+#   make test-lab4-extra    the extra suite (lab4extra.c, part 4X)
 #   build/release/tests/lab4 --list | [--seed N] TestName...
 LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c labs/kvsrv/kvtest.c
 LAB4_LIBS := labtester labnet porcupine kvraft kvsrv raft rpc common
@@ -47,19 +48,14 @@ test-extra: test-lab4-extra
 EXTRA_TESTS += test-lab4-extra
 
 # SOLUTION BEGIN
-# The planted bug: raft/rsm.c compiled again with RSM_BUG_SNAPSHOT_NO_DEDUP
-# (snapshots leave the duplicate table out), linked ahead of libraft, whose
-# own rsm.o is then never pulled in. The extra test must catch it in at
-# least LAB4X_TEETH_MIN of LAB4X_TEETH_RUNS runs (one run in make test; the
-# full count on demand).
-LAB4X_BUG_OBJ := $(BUILD)/rsmbug-nodedup/raft/rsm.o
+# The planted bug: raft/rsm.c with RSM_BUG_SNAPSHOT_NO_DEDUP (snapshots
+# leave the duplicate table out). The extra test must catch it in at least
+# LAB4X_TEETH_MIN of LAB4X_TEETH_RUNS runs (one run in make test; the full
+# count on demand).
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
-$(LAB4X_BUG_OBJ): raft/rsm.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DRSM_BUG_SNAPSHOT_NO_DEDUP -MMD -MP -c $< -o $@
-$(BUILD)/tests/lab4extra-nodedup: $(call objs,$(LAB4X_SRCS)) $(LAB4X_BUG_OBJ) $(call libs,$(LAB4_LIBS))
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(eval $(call bug_test,lab4extra-nodedup,raft/rsm.c,RSM_BUG_SNAPSHOT_NO_DEDUP,$(LAB4X_SRCS),$(LAB4_LIBS)))
+# The same bug under the graded tests (for measuring them; not in make test).
+$(eval $(call bug_test,lab4-nodedup,raft/rsm.c,RSM_BUG_SNAPSHOT_NO_DEDUP,$(LAB4_SRCS),$(LAB4_LIBS)))
 
 LAB4X_TEETH_RUNS ?= 1
 LAB4X_TEETH_MIN ?= 1
