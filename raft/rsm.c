@@ -438,6 +438,11 @@ static void *applier_main(void *arg)
                 r->applied_since_snap = 0;
                 pthread_mutex_lock(&r->mu);
                 r->ninstalls++;
+#ifdef RSM_BUG_INSTALL_NO_DEDUP /* planted bug for labs/kvraft's extra
+                                 * test: an InstallSnapshot restores the
+                                 * service's state but not the table */
+                dedup_clear(&r->dedup);
+#endif
                 pthread_mutex_unlock(&r->mu);
             }
             raft_apply_msg_free(m);

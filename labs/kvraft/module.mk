@@ -48,21 +48,27 @@ test-extra: test-lab4-extra
 EXTRA_TESTS += test-lab4-extra
 
 # SOLUTION BEGIN
-# The planted bug: raft/rsm.c with RSM_BUG_SNAPSHOT_NO_DEDUP (snapshots
-# leave the duplicate table out). The extra test must catch it in at least
+# The planted bugs, in raft/rsm.c: RSM_BUG_SNAPSHOT_NO_DEDUP (snapshots
+# leave the duplicate table out), RSM_BUG_INSTALL_NO_DEDUP (a snapshot from
+# InstallSnapshot restores the service but not the table; a restart does).
+# Each extra test must catch the bugs of its path in at least
 # LAB4X_TEETH_MIN of LAB4X_TEETH_RUNS runs (one run in make test; the full
 # count on demand).
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
 $(eval $(call bug_test,lab4extra-nodedup,raft/rsm.c,RSM_BUG_SNAPSHOT_NO_DEDUP,$(LAB4X_SRCS),$(LAB4_LIBS)))
-# The same bug under the graded tests (for measuring them; not in make test).
+$(eval $(call bug_test,lab4extra-noinstall,raft/rsm.c,RSM_BUG_INSTALL_NO_DEDUP,$(LAB4X_SRCS),$(LAB4_LIBS)))
+# The same bugs under the graded tests (for measuring them; not in make test).
 $(eval $(call bug_test,lab4-nodedup,raft/rsm.c,RSM_BUG_SNAPSHOT_NO_DEDUP,$(LAB4_SRCS),$(LAB4_LIBS)))
+$(eval $(call bug_test,lab4-noinstall,raft/rsm.c,RSM_BUG_INSTALL_NO_DEDUP,$(LAB4_SRCS),$(LAB4_LIBS)))
 
 LAB4X_TEETH_RUNS ?= 1
 LAB4X_TEETH_MIN ?= 1
 .PHONY: test-lab4-extra-teeth
-test-lab4-extra-teeth: $(BUILD)/tests/lab4extra-nodedup
+test-lab4-extra-teeth: $(BUILD)/tests/lab4extra-nodedup $(BUILD)/tests/lab4extra-noinstall
 	@labs/raft/extra-teeth.sh $(LAB4X_TEETH_RUNS) $(LAB4X_TEETH_MIN) \
-	    $(BUILD)/tests/lab4extra-nodedup TestLostReplySnapshot4X
+	    $(BUILD)/tests/lab4extra-nodedup TestLostReplyRestart4X \
+	    $(BUILD)/tests/lab4extra-nodedup TestLostReplyInstall4X \
+	    $(BUILD)/tests/lab4extra-noinstall TestLostReplyInstall4X
 EXTRA_TESTS += test-lab4-extra-teeth
 endif
 # SOLUTION END
