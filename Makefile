@@ -94,6 +94,18 @@ $(BUILD)/apps/$(1).so: $(patsubst %.c,$(BUILD)/pic/%.o,$(2))
 ALL_TARGETS += $(BUILD)/apps/$(1).so
 endef
 
+# $(call bug_test,NAME,SRC,MACRO,TESTSRCS,LIBS): test binary $(BUILD)/tests/NAME
+# with a planted bug: SRC compiled again with -DMACRO and linked ahead of LIBS,
+# whose own object of SRC is then never pulled in. Not in ALL_TARGETS.
+define bug_test
+$(BUILD)/bug-$(1)/$(2:.c=.o): $(2)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -D$(3) -MMD -MP -c $$< -o $$@
+$(BUILD)/tests/$(1): $(call objs,$(4)) $(BUILD)/bug-$(1)/$(2:.c=.o) $(call libs,$(5))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -1,6 +1,6 @@
 #!/bin/sh
-# extra-teeth.sh - the lab 3 extra suite must catch its planted bugs:
-# each planted-bug build fails its scenario test in >= MIN of RUNS runs.
+# extra-teeth.sh - an extra suite (lab 3's, lab 4's) must catch its planted
+# bugs: each planted-bug build fails its scenario test in >= MIN of RUNS runs.
 #
 #   extra-teeth.sh RUNS MIN BIN TEST [BIN TEST ...]
 set -u

@@ -29,3 +29,12 @@ test-lab5: $(LAB5SC_BIN) $(LAB5KV_BIN)
 	@$(LAB5_RUN_LAB) --label shardctrler $(LAB5SC_BIN)
 	@$(LAB5_RUN_LAB) --label shardkv $(LAB5KV_BIN)
 EXTRA_TESTS += test-lab5
+
+# SOLUTION BEGIN
+# A planted-bug build for measuring the graded tests (not a goal of make
+# test): shardkv/server.c with SKV_BUG_NO_APPLY_CHECK (shard ownership
+# checked only when a command is submitted, not when it is applied).
+ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
+$(eval $(call bug_test,lab5kv-nocheck,shardkv/server.c,SKV_BUG_NO_APPLY_CHECK,$(LAB5KV_SRCS),$(LAB5KV_LIBS)))
+endif
+# SOLUTION END
