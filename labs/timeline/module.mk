@@ -5,6 +5,10 @@
 #
 #   make test-timeline   headless Chromium opens timelines of failing runs
 $(eval $(call module_lib,labtimeline,labs/timeline/timeline.c))
+# The lab 4 and 5 test binaries also compile labs/timeline/raft_tap.c and
+# link with this, so the applies of the code under test are recorded
+# (raft_tap.h). Used in recipes only: defined late is fine.
+TIMELINE_TAP_LDFLAGS := -Wl,--wrap=raft_make
 $(eval $(call unit_test,test_timeline,labs/timeline/tests/test_timeline.c,labtimeline common))
 
 # The simulator is reference-only (not in the student handout).
