@@ -15,7 +15,8 @@ $(eval $(call unit_test,test_timeline,labs/timeline/tests/test_timeline.c,labtim
 TL_SIM := $(if $(wildcard labs/sim/module.mk),$(BUILD)/bin/raftsim-bug-vote)
 .PHONY: test-timeline
 test-timeline: $(BUILD)/tests/lab2 $(BUILD)/tests/lab3 $(BUILD)/tests/lab3-bug-vote \
-               $(BUILD)/tests/lab4 $(BUILD)/tests/lab5sc $(BUILD)/tests/lab5kv $(TL_SIM)
+               $(BUILD)/tests/lab4 $(BUILD)/tests/lab5sc $(BUILD)/tests/lab5kv $(TL_SIM) \
+               $(MR_PROGS) $(MR_APPS)
 	@test-scripts/test-timeline.sh $(BUILD)
 EXTRA_TESTS += test-timeline
 

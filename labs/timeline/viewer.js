@@ -22,7 +22,8 @@
 
   function defaultWindow() {
     const end = D.fail ? D.fail.t : D.t1;
-    st.w0 = Math.max(D.t0, end - 3000);
+    // A lab 1 test is short and every process matters: all of it.
+    st.w0 = D.kind === "mr" ? D.t0 : Math.max(D.t0, end - 3000);
     st.w1 = end + Math.max(50, (end - st.w0) * 0.03);
   }
 
@@ -80,7 +81,11 @@
       ["#1d5fb4", "start (index, term)"],
       ["#7a3db8", "client op"],
       ["#d00", "failed check"],
-    ].map(([c, t]) => '<span><i style="background:' + c + '"></i>' + t + "</span>").join("");
+    ].concat(D.kind !== "mr" ? [] : [
+      ["#5a9e5a", "process running (lab 1)"],
+      ["#c00", "process crashed / killed (▼)"],
+      ["#555", "file appeared (+) / removed (−)"],
+    ]).map(([c, t]) => '<span><i style="background:' + c + '"></i>' + t + "</span>").join("");
   }
 
   // ---- drawing -------------------------------------------------------------------
@@ -144,14 +149,15 @@
       const ya = y(Math.max(b0, st.w0)), yb = y(Math.min(b1, st.w1));
       const x = col.get(l);
       let rx, rw;
-      if (kind === "leader") { rx = x - 3; rw = 6; }
+      if (kind === "leader" || kind === "run") { rx = x - 3; rw = 6; }
       else if (kind === "cut" || kind === "disc") { rx = x - laneW * 0.45; rw = laneW * 0.9; }
       else { rx = x - laneW * 0.4; rw = laneW * 0.8; }
       out.push('<rect class="band band-' + kind + '" data-lane="' + l + '" x="' + rx + '" y="' + ya +
         '" width="' + rw + '" height="' + Math.max(1, yb - ya) + '"><title>' + esc(label) + " " +
         fmt(b0) + "–" + fmt(b1) + " ms</title></rect>");
-      if ((kind !== "leader" || yb - ya > 30) && roomForBand(l + kind, ya))
-        out.push('<text class="bandlabel" x="' + (kind === "leader" ? x + 5 : rx + 3) + '" y="' +
+      const thin = kind === "leader" || kind === "run";
+      if ((!thin || yb - ya > 30) && roomForBand(l + kind, ya))
+        out.push('<text class="bandlabel" x="' + (thin ? x + 5 : rx + 3) + '" y="' +
           (ya + 11) + '">' + esc(label) + "</text>");
       nb++;
     }
@@ -264,6 +270,16 @@
         out.push('<g class="mark mark-op"' + ta + '><line class="mark-op" x1="' + x + '" x2="' + x + '" y1="' + ya +
           '" y2="' + Math.max(yy, ya + 2) + '"/>' + (roomFor(l, "r", yy) ? '<text class="t-op" x="' + (x + 5) +
           '" y="' + (textY + 3) + '">' + esc(text) + "</text>" : "") + tip + "</g>");
+      } else if (kind === "exit" || kind === "crash") {
+        // a lab 1 process ended: normally (grey) or not (red, labelled)
+        out.push('<g class="mark mark-' + kind + '"' + ta + '><path d="M' + (x - 5) + "," + (yy - 4) + "l5,8l5,-8z" + '"/>' +
+          (roomFor(l, "r", yy) ? '<text class="t-' + kind + '" x="' + (x + 7) + '" y="' + (textY + 3) + '">' +
+            esc(text) + "</text>" : "") + "</g>");
+      } else if (kind === "file" || kind === "gone") {
+        // a file of a lab 1 test appeared (+) or went away (−)
+        out.push('<g class="mark mark-' + kind + '"' + ta + '><rect x="' + (x - 2) + '" y="' + (yy - 2) +
+          '" width="4" height="4"/>' + (roomFor(l, "r", yy) ? '<text class="t-' + kind + '" x="' + (x + 5) + '" y="' +
+            (textY + 3) + '">' + (kind === "file" ? "+" : "−") + esc(text.split(" ")[0]) + "</text>" : "") + "</g>");
       } else if (kind === "log") {
         if (roomFor(l, "g", yy)) out.push('<text class="t-log"' + ta + ' x="' + (x - laneW * 0.47) + '" y="' + (textY + 3) + '">' +
           esc(text.slice(0, Math.floor(laneW * 1.3 / 5.4))) + tip + "</text>");
