@@ -128,7 +128,8 @@ tl_begin() {
     tl_name=$1
     tl_failed=
     [ "${LAB_TIMELINE:-}" != off ] || return 0
-    export MR_TIMELINE_EVENTS=$TMPD/timeline-$1.events
+    # (absolute: processes and timeline.py run in the test directory)
+    export MR_TIMELINE_EVENTS=$PWD/timeline-$1.events
     rm -rf "$MR_TIMELINE_EVENTS.slots"
     mkdir -p "$MR_TIMELINE_EVENTS.slots"
     echo "${EPOCHREALTIME/./} begin - $1 test" >"$MR_TIMELINE_EVENTS"
@@ -140,7 +141,7 @@ tl_fail() {
     [ -n "${MR_TIMELINE_EVENTS:-}" ] && [ -z "$tl_failed" ] || return 0
     tl_failed=1
     echo "${EPOCHREALTIME/./} fail - $*" >>"$MR_TIMELINE_EVENTS"
-    local page=$TMPD/timeline-$tl_name.html
+    local page=${MR_TIMELINE_EVENTS%.events}.html
     python3 "$ROOT/test-scripts/timeline.py" --mr "$MR_TIMELINE_EVENTS" \
         -o "$page" >/dev/null && echo "timeline: $page"
 }
