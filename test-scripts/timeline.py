@@ -174,6 +174,7 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
             B.bands.append([B.lane(L), ms(t0), ms(t), "leader", "leader T%d" % term])
 
     last_term = {}
+    atext = {}         # index -> the first applied command's text
     for (t, kind, lane, a, b, c, text) in events:
         if kind == END_NEW:
             end_name[a] = text
@@ -226,7 +227,13 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
             elif not c:
                 end_leader(L, t)
         elif kind == APPLY:
-            B.marks.append([ms(t), lane_of(lane), "apply", a, b, text])
+            # Each peer applies the same command at an index: the page
+            # keeps its text once (atext; viewer.js), and a differing one
+            # on its own mark.
+            if atext.setdefault(a, text) == text:
+                B.marks.append([ms(t), lane_of(lane), "apply", a, b])
+            else:
+                B.marks.append([ms(t), lane_of(lane), "apply", a, b, text])
         elif kind == OP:
             B.marks.append([ms(t), B.lane("clients"), "op", c, a / 1000.0, text])
         elif kind == NET:
@@ -303,7 +310,7 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
     return B.data(kind="lab", title=head.get("test", ""), seed=head.get("seed", ""),
                   fail={"t": ms(t_end), "msg": fail_msg} if t_fail is not None else None,
                   porcupine=porcupine, replay=replay, truncated=truncated,
-                  t0=ms(t_first), t1=ms(t_end))
+                  t0=ms(t_first), t1=ms(t_end), atext=atext)
 
 
 def add_lablog(B, path, lanes):
