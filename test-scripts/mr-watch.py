@@ -19,7 +19,7 @@ import re
 import sys
 import time
 
-POLL_S = 0.05
+POLL_S = 0.1
 # The script's own files: references, merged outputs, markers, timelines.
 IGNORE = re.compile(r"^(data|mr-correct-.*|mr-.*-all.*|anydone\d*|mr-done|timeline-.*)$")
 
@@ -50,12 +50,13 @@ def main():
             try:
                 with os.scandir(directory) as it:
                     for e in it:
-                        if IGNORE.match(e.name):
-                            continue
-                        try:
-                            now[e.name] = e.stat(follow_symlinks=False).st_size
-                        except OSError:
-                            continue
+                        if e.name in seen:  # only new files are stat'ed
+                            now[e.name] = seen[e.name]
+                        elif not IGNORE.match(e.name):
+                            try:
+                                now[e.name] = e.stat(follow_symlinks=False).st_size
+                            except OSError:
+                                continue
             except OSError:
                 return 0
             t = int(time.time() * 1e6)
