@@ -19,6 +19,8 @@ struct queue {
     size_t len;
     size_t limit; /* 0 = unbounded */
     bool closed;
+    void (*observe)(void *ctx, void *item); /* queue_set_pop_observer */
+    void *observe_ctx;
 };
 
 struct queue *queue_new(size_t capacity)
@@ -110,6 +112,8 @@ static int queue_pop_until(struct queue *q, void **item, uint64_t deadline_ns,
         }
     }
     bool took = false;
+    void (*observe)(void *, void *) = q->observe;
+    void *observe_ctx = q->observe_ctx;
     if (rc == 0) {
         if (q->len > 0) {
             *item = queue_take_locked(q);
@@ -119,9 +123,21 @@ static int queue_pop_until(struct queue *q, void **item, uint64_t deadline_ns,
         }
     }
     pthread_mutex_unlock(&q->mu);
-    if (took)
+    if (took) {
         pthread_cond_signal(&q->not_full);
+        if (observe)
+            observe(observe_ctx, *item);
+    }
     return rc;
+}
+
+void queue_set_pop_observer(struct queue *q, void (*fn)(void *ctx, void *item),
+                            void *ctx)
+{
+    pthread_mutex_lock(&q->mu);
+    q->observe = fn;
+    q->observe_ctx = ctx;
+    pthread_mutex_unlock(&q->mu);
 }
 
 int queue_pop(struct queue *q, void **item)

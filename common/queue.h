@@ -29,4 +29,13 @@ int queue_try_pop(struct queue *q, void **item);
 void queue_close(struct queue *q);
 size_t queue_len(struct queue *q);
 
+/* Watch what consumers take (the lab tester records the apply messages a
+ * service consumes, labs/timeline/raft_tap.c): after every successful pop,
+ * fn(ctx, item) runs on the popping thread, outside the queue's lock, with
+ * the item already owned by the popper (fn must neither keep nor free it).
+ * Set it before the queue is used, or accept that pops racing with the
+ * call may not be observed; NULL fn removes it. ctx is borrowed. */
+void queue_set_pop_observer(struct queue *q, void (*fn)(void *ctx, void *item),
+                            void *ctx);
+
 #endif /* COMMON_QUEUE_H_ */

@@ -17,6 +17,17 @@
 #   MR_TMP       parent of the per-run test directory (default $BUILD);
 #                each run works in a fresh mktemp dir mr-tmp.XXXXXX there,
 #                removed if every test passed, kept (and named) otherwise.
+#   MR_TESTS     run only these tests (words of: wc indexer mparallel
+#                rparallel jobcount early crash); default all seven.
+#   LAB_TIMELINE off: no timelines. Otherwise each test's processes (start,
+#                pid, exit status or signal; test-scripts/mr-proc.sh) and
+#                the files appearing in the test directory (polled,
+#                test-scripts/mr-watch.py) are recorded, and a failed check
+#                writes the HTML timeline of its test into the test
+#                directory and names it: "timeline: PATH".
+#   MR_INJECT_FAIL=NAME  test NAME (wc or crash) compares against a
+#                reference with one extra line, so its check fails after a
+#                real run (for testing the timeline, test-timeline.sh).
 #
 # Differences from the Go script, all deliberate:
 # - The crash test's restart loops run while the coordinator's marker
@@ -101,6 +112,50 @@ unix)
 esac
 COORD="$BIN/mrcoordinator $CARGS"
 WORKER="$BIN/mrworker $WARGS"
+if [ "${LAB_TIMELINE:-}" != off ]; then
+    COORD="$ROOT/test-scripts/mr-proc.sh coordinator $COORD"
+    WORKER="$ROOT/test-scripts/mr-proc.sh worker $WORKER"
+fi
+
+# want NAME: is test NAME selected (MR_TESTS)?
+want() { [ -z "${MR_TESTS:-}" ] || [[ " $MR_TESTS " == *" $1 "* ]]; }
+
+# The timeline of each test (see LAB_TIMELINE above). tl_begin NAME at its
+# start, tl_fail MESSAGE at a failed check (the first one per test writes
+# the page), tl_end after its last process is gone.
+tl_name=
+tl_begin() {
+    tl_name=$1
+    tl_failed=
+    [ "${LAB_TIMELINE:-}" != off ] || return 0
+    # (absolute: processes and timeline.py run in the test directory)
+    export MR_TIMELINE_EVENTS=$PWD/timeline-$1.events
+    rm -rf "$MR_TIMELINE_EVENTS.slots"
+    mkdir -p "$MR_TIMELINE_EVENTS.slots"
+    echo "${EPOCHREALTIME/./} begin - $1 test" >"$MR_TIMELINE_EVENTS"
+    # Not a child of this shell: the tests' bare `wait`s must not wait for it.
+    (python3 "$ROOT/test-scripts/mr-watch.py" "$MR_TIMELINE_EVENTS" . $$ &
+     echo $! >"$MR_TIMELINE_EVENTS.watch")
+}
+tl_fail() {
+    [ -n "${MR_TIMELINE_EVENTS:-}" ] && [ -z "$tl_failed" ] || return 0
+    tl_failed=1
+    echo "${EPOCHREALTIME/./} fail - $*" >>"$MR_TIMELINE_EVENTS"
+    local page=${MR_TIMELINE_EVENTS%.events}.html
+    python3 "$ROOT/test-scripts/timeline.py" --mr "$MR_TIMELINE_EVENTS" \
+        -o "$page" >/dev/null && echo "timeline: $page"
+}
+tl_end() {
+    [ -n "${MR_TIMELINE_EVENTS:-}" ] || return 0
+    kill "$(cat "$MR_TIMELINE_EVENTS.watch")" 2>/dev/null
+    rm -rf "$MR_TIMELINE_EVENTS.slots" "$MR_TIMELINE_EVENTS.watch"
+    [ -n "$tl_failed" ] || rm -f "$MR_TIMELINE_EVENTS"
+    unset MR_TIMELINE_EVENTS
+}
+# inject_fail NAME FILE: see MR_INJECT_FAIL.
+inject_fail() {
+    if [ "${MR_INJECT_FAIL:-}" = "$1" ]; then echo "injected failure (MR_INJECT_FAIL)" >>"$2"; fi
+}
 
 # run the test in a fresh sub-directory.
 PARENT=${MR_TMP:-$BUILD}
@@ -114,14 +169,17 @@ INPUTS=(data/pg*txt)
 failed_any=0
 
 #########################################################
+if want wc; then
 # first word-count
 
 # generate the correct output
 "$BIN/mrsequential" "$APPS/wc.so" "${INPUTS[@]}" || exit 1
 sort mr-out-0 > mr-correct-wc.txt
+inject_fail wc mr-correct-wc.txt
 rm -f mr-out*
 
 echo '***' Starting wc test.
+tl_begin wc
 
 maybe_quiet $TIMEOUT $COORD "${INPUTS[@]}" &
 pid=$!
@@ -148,13 +206,18 @@ else
          mr-out-Y written, each key reduced once with all its values, in the \
          directory the test runs in? "(compare mr-wc-all with mr-correct-wc.txt there)"
     echo '---' wc test: FAIL
+    tl_fail wc output is not the same as mr-correct-wc.txt
     failed_any=1
 fi
 
 # wait for remaining workers and coordinator to exit.
 wait
 
+tl_end
+fi
+
 #########################################################
+if want indexer; then
 # now indexer
 rm -f mr-*
 
@@ -164,6 +227,7 @@ sort mr-out-0 > mr-correct-indexer.txt
 rm -f mr-out*
 
 echo '***' Starting indexer test.
+tl_begin indexer
 
 maybe_quiet $TIMEOUT $COORD "${INPUTS[@]}" &
 sleep 1
@@ -180,13 +244,19 @@ else
          "(mrsequential's)": values of a key split between reduces or lost - is \
          every pair of key K sent to reduce "mr_ihash(K) % nReduce"?
     echo '---' indexer test: FAIL
+    tl_fail indexer output is not the same as mr-correct-indexer.txt
     failed_any=1
 fi
 
 wait
 
+tl_end
+fi
+
 #########################################################
+if want mparallel; then
 echo '***' Starting map parallelism test.
+tl_begin mparallel
 
 rm -f mr-*
 
@@ -202,6 +272,7 @@ if [ "$NT" != "2" ]; then
          the coordinator must hand a second idle map task to a second worker \
          without waiting for the first to finish
     echo '---' map parallelism test: FAIL
+    tl_fail saw "$NT" workers rather than 2
     failed_any=1
 fi
 
@@ -211,13 +282,19 @@ else
     echo '---' map workers did not run in parallel "(their run times never overlapped)": \
          is a map task handed out only after the previous one finished?
     echo '---' map parallelism test: FAIL
+    tl_fail map workers did not run in parallel
     failed_any=1
 fi
 
 wait
 
+tl_end
+fi
+
 #########################################################
+if want rparallel; then
 echo '***' Starting reduce parallelism test.
+tl_begin rparallel
 
 rm -f mr-*
 
@@ -232,6 +309,7 @@ if [ "$NT" -lt "2" ]; then
     echo '---' too few parallel reduces "($NT workers ran reduce tasks at once, need at least 2)": \
          is a reduce task handed out only after the previous one finished?
     echo '---' reduce parallelism test: FAIL
+    tl_fail too few parallel reduces.
     failed_any=1
 else
     echo '---' reduce parallelism test: PASS
@@ -239,8 +317,13 @@ fi
 
 wait
 
+tl_end
+fi
+
 #########################################################
+if want jobcount; then
 echo '***' Starting job count test.
+tl_begin jobcount
 
 rm -f mr-*
 
@@ -260,17 +343,23 @@ else
          a task re-issued before its 10-second timeout, or handed to two \
          workers at once
     echo '---' job count test: FAIL
+    tl_fail map jobs ran incorrect number of times "($NT != 8)"
     failed_any=1
 fi
 
 wait
 
+tl_end
+fi
+
 #########################################################
+if want early; then
 # test whether any worker or coordinator exits before the
 # task has completed (i.e., all output files have been finalized)
 rm -f mr-*
 
 echo '***' Starting early exit test.
+tl_begin early
 
 DF=anydone$$
 rm -f $DF
@@ -318,16 +407,23 @@ else
          coordinator exited while tasks were still running - nobody may exit \
          before every mr-out-Y is final "(Done() only after every reduce reported)"
     echo '---' early exit test: FAIL
+    tl_fail output changed after first worker exited
     failed_any=1
 fi
 rm -f mr-*
 
+tl_end
+fi
+
 #########################################################
+if want crash; then
 echo '***' Starting crash test.
+tl_begin crash
 
 # generate the correct output
 "$BIN/mrsequential" "$APPS/nocrash.so" "${INPUTS[@]}" || exit 1
 sort mr-out-0 > mr-correct-crash.txt
+inject_fail crash mr-correct-crash.txt
 rm -f mr-out*
 
 rm -f mr-done
@@ -365,7 +461,11 @@ else
          again after 10 s, and a crashed task must leave no partial file - \
          outputs written under a temporary name and renamed when complete
     echo '---' crash test: FAIL
+    tl_fail crash output is not the same as mr-correct-crash.txt
     failed_any=1
+fi
+
+tl_end
 fi
 
 #########################################################

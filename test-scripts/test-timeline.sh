@@ -141,6 +141,7 @@ if [ -n "$page" ]; then
   at_least "$dom" rpcs 20
   check "$dom" "a clients lane" 'class="lane-head"[^>]*>clients<'
   check "$dom" "client operations" 'class="mark mark-op"'
+  check "$dom" "applies of the services' Raft (raft_tap)" 'class="mark mark-apply"'
   check "$dom" "KV RPC types in the filter" 'data-method="[0-9]+"> KVServer\.'
   check "$dom" "failure highlighted" 'id="fail-line"'
   check "$dom" "porcupine link" 'id="porcupine-link" href="porcupine-test.html"'
@@ -149,18 +150,51 @@ if [ -n "$page" ]; then
 fi
 
 # --- labs 2 and 5: the network alone gives lanes, arrows and the failure -----
-for spec in "lab2 lab2 TestUnreliable2" "lab5sc lab5sc TestMulti" "lab5kv lab5kv TestJoinLeave5B"; do
+# (lab 5: also the applies and shardkv's client operations)
+for spec in "lab2 lab2 TestUnreliable2 0.5" "lab5sc lab5sc TestMulti 0.5" "lab5kv lab5kv TestJoinLeave5B 1.5"; do
   set -- $spec
   bin=$build/tests/$2
   tname=$($bin --list | grep -E "^$3" | head -1)
-  run_failing "$1" "$bin" "$tname" 0.5
+  run_failing "$1" "$bin" "$tname" "$4"
   if [ -n "$page" ]; then
     open_page "$page" "$out/$1.dom" ""
     at_least "$out/$1.dom" lanes 1
     at_least "$out/$1.dom" rpcs 1
     check "$out/$1.dom" "failure highlighted" 'id="fail-line"'
+    if [ "$1" = lab5kv ]; then
+      check "$out/$1.dom" "shardkv client operations" 'class="mark mark-op"'
+      check "$out/$1.dom" "applies of the groups' Raft (raft_tap)" 'class="mark mark-apply"'
+    fi
   fi
 done
+
+# --- lab 1: real processes, no labnet: test-mr.sh's own record ------------
+# The wc test runs for real against a reference with one extra line
+# (MR_INJECT_FAIL), so its check fails; test-mr.sh names the page.
+echo "== lab1: the wc test of test-mr.sh fails"
+MR_TESTS=wc MR_INJECT_FAIL=wc MR_TMP="$out" BUILD="$build" test-scripts/test-mr.sh \
+  >"$out/lab1.out" 2>&1
+page=$(sed -nE 's/^timeline: (.*)$/\1/p' "$out/lab1.out" | head -1)
+if [ -n "$page" ] && [ -s "$page" ]; then ok "test-mr.sh printed timeline: $page"
+else bad "test-mr.sh named no timeline page (see $out/lab1.out)"; page=""; fi
+if ! grep -q -- '--- wc output is not the same as mr-correct-wc.txt' "$out/lab1.out"; then
+  bad "test-mr.sh's failure message changed (see $out/lab1.out)"
+fi
+if [ -n "$page" ]; then
+  dom=$out/lab1.dom
+  open_page "$page" "$dom" ""
+  at_least "$dom" lanes 6
+  check "$dom" "a coordinator lane" 'class="lane-head"[^>]*>coordinator<'
+  check "$dom" "three worker lanes" '(class="lane-head"[^>]*>worker [1-3]<.*){3}'
+  check "$dom" "process runs drawn" 'class="band band-run"'
+  check "$dom" "process starts" 'class="mark-up"'
+  check "$dom" "process exits with their status" 'class="t-exit"[^>]*>exit 0<'
+  check "$dom" "intermediate files appear" 'class="t-file"[^>]*>\+mr-[0-9]+-[0-9]+<'
+  check "$dom" "output files appear" 'class="t-file"[^>]*>\+mr-out-[0-9]+<'
+  check "$dom" "failure highlighted" 'id="fail-line"'
+  check "$dom" "failure message in the banner" 'id="failure"[^>]*>FAILED at [0-9.]+ ms: wc output is not the same'
+  # (no screenshot: one Chromium start less, for the CI time budget)
+fi
 
 # --- stress.py names the timeline of a failing run too ----------------------
 echo "== stress.py: a failing run"

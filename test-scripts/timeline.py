@@ -4,6 +4,7 @@
     timeline.py EVENTS [-o OUT.html] [--log TEST.log] [--trace TEST.trace]
     timeline.py --sim RAFTSIM-OUTPUT [-o OUT.html]
     timeline.py --raftsim BIN --seed N [raftsim options] [-o OUT.html]
+    timeline.py --mr EVENTS [-o OUT.html]
 
 EVENTS is the file a graded test binary writes to $LAB_TIMELINE when a test
 fails (labs/timeline/timeline.h); run-lab.py and stress.py call this for
@@ -11,7 +12,11 @@ every failing test and print "timeline: PATH". --log adds the test's output
 (the porcupine page it names becomes a link), --trace the LABLOG debug log
 (its lines appear in their peer's lane). --sim reads the output of
 `raftsim --seed N --verbose` (or runs it with --raftsim) and shows the
-simulator's trace in the same viewer.
+simulator's trace in the same viewer. --mr reads the record of a lab 1
+test that test-scripts/test-mr.sh keeps (mr-proc.sh, mr-watch.py): a lane
+per process (coordinator, worker K) with its start, pid, run and exit
+status or signal, lanes of the files that appeared in the test directory,
+and the failed check; test-mr.sh calls it itself and prints "timeline: PATH".
 
 The page is labs/timeline/viewer.{html,css,js} with the data inlined as
 JSON: no network access, no build step. Python 3 standard library only.
@@ -169,6 +174,7 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
             B.bands.append([B.lane(L), ms(t0), ms(t), "leader", "leader T%d" % term])
 
     last_term = {}
+    atext = {}         # index -> the first applied command's text
     for (t, kind, lane, a, b, c, text) in events:
         if kind == END_NEW:
             end_name[a] = text
@@ -221,7 +227,13 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
             elif not c:
                 end_leader(L, t)
         elif kind == APPLY:
-            B.marks.append([ms(t), lane_of(lane), "apply", a, b, text])
+            # Each peer applies the same command at an index: the page
+            # keeps its text once (atext; viewer.js), and a differing one
+            # on its own mark.
+            if atext.setdefault(a, text) == text:
+                B.marks.append([ms(t), lane_of(lane), "apply", a, b])
+            else:
+                B.marks.append([ms(t), lane_of(lane), "apply", a, b, text])
         elif kind == OP:
             B.marks.append([ms(t), B.lane("clients"), "op", c, a / 1000.0, text])
         elif kind == NET:
@@ -298,7 +310,7 @@ def lab_data(events_path, log_path=None, trace_path=None, out_dir=None):
     return B.data(kind="lab", title=head.get("test", ""), seed=head.get("seed", ""),
                   fail={"t": ms(t_end), "msg": fail_msg} if t_fail is not None else None,
                   porcupine=porcupine, replay=replay, truncated=truncated,
-                  t0=ms(t_first), t1=ms(t_end))
+                  t0=ms(t_first), t1=ms(t_end), atext=atext)
 
 
 def add_lablog(B, path, lanes):
@@ -450,6 +462,63 @@ def sim_data(text):
                   replay=replay, truncated="", t0=0, t1=t_end)
 
 
+# ---- lab 1 (test-mr.sh) -------------------------------------------------------
+
+def mr_data(path):
+    """The lines "<unix us> <kind> <lane> <text>" of mr-proc.sh/mr-watch.py."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"(\d+) (\w+) (worker \d+|\S+) ?(.*)$", line.rstrip("\n"))
+            if m:
+                rows.append((int(m.group(1)), m.group(2), m.group(3), m.group(4)))
+    rows.sort(key=lambda r: r[0])
+    B = Builder()
+    t_base = rows[0][0] if rows else 0
+    procs = sorted({r[2] for r in rows if r[1] in ("start", "exit")},
+                   key=lambda n: (n != "coordinator", int(n.split()[1]) if n.startswith("worker ") else 0))
+    for n in procs:
+        B.lane(n)
+    for n in ("intermediate", "outputs", "other-files"):
+        if any(r[2] == n for r in rows):
+            B.lane(n)
+    title, fail = "lab 1", None
+    running = {}   # lane -> (t, pid text)
+    crashed = {}   # lane -> (t, how)
+    t_last = 0.0
+    for t_us, kind, lane, text in rows:
+        t = ms(t_us - t_base)
+        t_last = max(t_last, t)
+        if kind == "begin":
+            title = "lab 1: " + text
+            B.notes.append([t, text + " begins"])
+        elif kind == "start":
+            if lane in crashed:
+                t0, how = crashed.pop(lane)
+                B.bands.append([B.lane(lane), t0, t, "down", how])
+            running[lane] = (t, text.split(" ", 2)[1] if text.startswith("pid ") else "")
+            B.marks.append([t, B.lane(lane), "up", 0, 0, text])
+        elif kind == "exit":
+            t0, pid = running.pop(lane, (None, ""))
+            if t0 is not None:
+                B.bands.append([B.lane(lane), t0, t, "run", "pid " + pid])
+            bad = text != "exit 0"
+            B.marks.append([t, B.lane(lane), "crash" if bad else "exit", 0, 0, text])
+            if bad:
+                crashed[lane] = (t, "pid %s: %s" % (pid, text))
+        elif kind in ("file", "gone"):
+            B.marks.append([t, B.lane(lane), kind, 0, 0, text])
+        elif kind == "fail":
+            fail = {"t": t, "msg": text}
+    t_end = fail["t"] if fail else t_last
+    for lane, (t0, pid) in running.items():
+        B.bands.append([B.lane(lane), t0, t_end, "run", "pid %s (running)" % pid])
+    for lane, (t0, how) in crashed.items():
+        B.bands.append([B.lane(lane), t0, t_end, "down", how])
+    return B.data(kind="mr", title=title, seed="", fail=fail, porcupine=None,
+                  replay="", truncated="", t0=0, t1=t_end)
+
+
 # ---- the page -------------------------------------------------------------------
 
 def render(data, out_path):
@@ -502,6 +571,7 @@ def main():
     ap.add_argument("--sim", help="output of raftsim --seed N --verbose")
     ap.add_argument("--raftsim", help="run this raftsim binary (with --seed)")
     ap.add_argument("--seed", help="raftsim seed")
+    ap.add_argument("--mr", help="a lab 1 test's record (test-mr.sh)")
     args, extra = ap.parse_known_args()
     if args.raftsim:
         if not args.seed:
@@ -514,6 +584,12 @@ def main():
             sys.exit(f"timeline: cannot run {args.raftsim}: {e}")
         data = sim_data(text)
         out = args.out or f"raftsim-seed{args.seed}.html"
+    elif args.mr:
+        try:
+            data = mr_data(args.mr)
+        except OSError as e:
+            sys.exit(f"timeline: {args.mr}: {e.strerror}")
+        out = args.out or re.sub(r"\.events$", "", args.mr) + ".html"
     elif args.sim:
         try:
             with open(args.sim, encoding="utf-8", errors="replace") as f:
@@ -531,7 +607,7 @@ def main():
             sys.exit(f"timeline: {args.events}: {e.strerror}")
         out = args.out or re.sub(r"\.events$", "", args.events) + ".timeline.html"
     else:
-        ap.error("give an EVENTS file, --sim FILE or --raftsim BIN --seed N")
+        ap.error("give an EVENTS file, --sim FILE, --raftsim BIN --seed N or --mr EVENTS")
     render(data, out)
     print(f"timeline: {out}")
     return 0

@@ -205,6 +205,45 @@ static void test_queue_close_timeout(void **state)
     queue_free(q, free); /* remaining 99 freed: ASan would flag a leak */
 }
 
+/* The pop observer sees every item taken, by each kind of pop, in order,
+ * and nothing once removed. */
+struct observed {
+    int n;
+    intptr_t items[8];
+};
+
+static void observe_pop(void *ctx, void *item)
+{
+    struct observed *o = ctx;
+    if (o->n < 8)
+        o->items[o->n] = (intptr_t)item;
+    o->n++;
+}
+
+static void test_queue_pop_observer(void **state)
+{
+    (void)state;
+    struct queue *q = queue_new(0);
+    struct observed o = {0};
+    queue_set_pop_observer(q, observe_pop, &o);
+    for (intptr_t i = 1; i <= 4; i++)
+        assert_int_equal(queue_push(q, (void *)i), 0);
+    void *item;
+    assert_int_equal(queue_pop(q, &item), 0);
+    assert_int_equal(queue_pop_timeout(q, &item, 10), 0);
+    assert_int_equal(queue_try_pop(q, &item), 0);
+    assert_int_equal(o.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(o.items[i], i + 1);
+    assert_int_equal(queue_try_pop(q, &item), 0); /* 4 */
+    assert_int_equal(queue_try_pop(q, &item), ERR_TIMEOUT); /* not seen */
+    queue_set_pop_observer(q, NULL, NULL);
+    assert_int_equal(queue_push(q, (void *)5), 0);
+    assert_int_equal(queue_pop(q, &item), 0);
+    assert_int_equal(o.n, 4);
+    queue_free(q, NULL);
+}
+
 /* Logging is off by default and cheap; enabling a level and topic filter
  * behaves as documented. */
 static void test_log_levels(void **state)
@@ -231,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_queue_mpsc),
         cmocka_unit_test(test_queue_close_timeout),
+        cmocka_unit_test(test_queue_pop_observer),
         cmocka_unit_test(test_log_levels),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/raft_tap.h"
 #include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
@@ -324,6 +325,7 @@ void kv4cfg_start_server(struct kv4cfg *cfg, int i)
     struct persister *pers = cfg->saved[i];
     pthread_mutex_unlock(&cfg->mu);
 
+    timeline_tap_persister(pers, cfg->names[i]);
     struct kv4inst *in = xcalloc(1, sizeof(*in));
     in->kv = kv_server_start(ends, n, i, pers, cfg->maxraftstate);
     free(ends);

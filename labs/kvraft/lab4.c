@@ -33,18 +33,6 @@ static void sleep_ms(uint64_t ms) { clock_sleep_ms(ms); }
 
 /* ---- operation wrappers: count ops, record history ---------------------- */
 
-/* A client operation in the timeline of the run (the "clients" lane). */
-static void record_op(int cli, const char *op, const char *key,
-                        const char *val, int64_t start, int64_t end)
-{
-    if (!timeline_enabled())
-        return;
-    char t[TIMELINE_TEXT];
-    snprintf(t, sizeof(t), "c%d %s %s %s", cli, op, key, val ? val : "");
-    timeline_event(TIMELINE_OP, timeline_lane("clients"), (end - start) / 1000,
-                   1, cli, t);
-}
-
 static char *op_get(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
                     struct porcupine_history *log, int cli)
 {
@@ -56,7 +44,7 @@ static char *op_get(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
                "not shut down (a clerk must keep trying servers until one "
                "answers)", key);
     kv4cfg_op(cfg);
-    record_op(cli, "Get", key, v, start, end);
+    timeline_op(cli, "Get", key, v, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_GET, key, "", v, start,
                             end);
@@ -73,7 +61,7 @@ static void op_put(struct kv4cfg *cfg, struct kv4_client *c, const char *key,
                "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
-    record_op(cli, "Put", key, value, start, end);
+    timeline_op(cli, "Put", key, value, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_PUT, key, value, NULL,
                             start, end);
@@ -90,7 +78,7 @@ static void op_append(struct kv4cfg *cfg, struct kv4_client *c,
                "servers until one answers)", key);
     int64_t end = porcupine_now_ns();
     kv4cfg_op(cfg);
-    record_op(cli, "Append", key, value, start, end);
+    timeline_op(cli, "Append", key, value, start, end);
     if (log)
         porcupine_kv_record(log, cli, PORCUPINE_KV_APPEND, key, value, NULL,
                             start, end);

@@ -6,7 +6,8 @@
 #                           under load, restart it, check the history
 #   make test-lab4-extra    the extra suite (lab4extra.c, part 4X)
 #   build/release/tests/lab4 --list | [--seed N] TestName...
-LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c labs/kvsrv/kvtest.c
+LAB4_SRCS := labs/kvraft/lab4.c labs/kvraft/config.c labs/kvsrv/kvtest.c \
+               labs/timeline/raft_tap.c
 LAB4_LIBS := labtester labnet labtimeline porcupine kvraft kvsrv raft rpc common
 LAB4_BIN := $(BUILD)/tests/lab4
 KV4_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)
@@ -15,7 +16,7 @@ KV4_RUN_LAB := test-scripts/run-lab.py --total-timeout $(KV4_LAB_TIMEOUT)
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
 $(LAB4_BIN): $(call objs,$(LAB4_SRCS)) $(call libs,$(LAB4_LIBS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(TIMELINE_TAP_LDFLAGS) $^ -o $@ $(LDLIBS)
 ALL_TARGETS += $(LAB4_BIN)
 $(eval $(call program,kv-histcheck,labs/kvraft/histcheck.c,porcupine common))
 $(eval $(call program,persist-edit,labs/kvraft/persist_edit.c,common))

@@ -13,6 +13,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/raft_tap.h"
 #include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
@@ -161,6 +162,7 @@ void sc5cfg_start_server(struct sc5cfg *cfg, int i)
     struct persister *pers = cfg->saved[i];
     pthread_mutex_unlock(&cfg->mu);
 
+    timeline_tap_persister(pers, cfg->names[i]);
     struct sc5inst *in = xcalloc(1, sizeof(*in));
     in->sc = sc_server_start(ends, n, i, pers, -1);
     free(ends);

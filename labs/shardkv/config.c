@@ -15,6 +15,7 @@
 #include "common/persister.h"
 #include "labs/net/labnet.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/raft_tap.h"
 #include "labs/timeline/timeline.h"
 
 #define ENDNAME_LEN 20
@@ -57,6 +58,7 @@ struct skv5cfg {
     struct skv5ctl *ctls; /* every controller service (list) */
     struct skv5group groups[SKV5_NGROUPS];
     struct skv5client clients; /* list head, guarded by mu */
+    int nclients;              /* made so far, guarded by mu */
 };
 
 int skv5cfg_n(const struct skv5cfg *cfg) { return cfg->n; }
@@ -126,6 +128,7 @@ struct skv5client *skv5cfg_make_client_ctl(struct skv5cfg *cfg,
     c->ck = skv_clerk_new(ends, SKV5_NCTRLERS, client_make_end, c,
                           (uint64_t)tester_rand_int() << 1 | 1);
     pthread_mutex_lock(&cfg->mu);
+    c->id = cfg->nclients++;
     c->prev = cfg->clients.prev;
     c->next = &cfg->clients;
     cfg->clients.prev->next = c;
@@ -185,6 +188,7 @@ static struct skv5ctl *start_ctl(struct skv5cfg *cfg)
             if (j != i)
                 ends[j] = new_end(cfg, ctl->names[j], ctl->endnames[i][j]);
         ctl->pers[i] = persister_new_mem();
+        timeline_tap_persister(ctl->pers[i], ctl->names[i]);
         ctl->servers[i] = sc_server_start(ends, SKV5_NCTRLERS, i,
                                           ctl->pers[i], -1);
         ctl->srv[i] = rpc_server_new();
@@ -409,14 +413,15 @@ void skv5cfg_start_server(struct skv5cfg *cfg, int gi, int i)
 
     struct rpc_end *ends[MAXN] = {0};
     struct rpc_end *mends[SKV5_NCTRLERS];
+    char me[32];
+    servername(cfg, gi, i, me, sizeof me);
     pthread_mutex_lock(&cfg->mu);
     for (int j = 0; j < cfg->n; j++) {
         if (j == i)
             continue; /* Raft never calls itself */
-        char peer[32], me[32];
+        char peer[32];
         servername(cfg, gi, j, peer, sizeof peer);
         ends[j] = new_end(cfg, peer, gg->endnames[i][j]);
-        servername(cfg, gi, i, me, sizeof me);
         timeline_end_owner(gg->endnames[i][j], me);
     }
     for (int j = 0; j < SKV5_NCTRLERS; j++)
@@ -432,6 +437,7 @@ void skv5cfg_start_server(struct skv5cfg *cfg, int gi, int i)
     struct persister *pers = gg->saved[i];
     pthread_mutex_unlock(&cfg->mu);
 
+    timeline_tap_persister(pers, me);
     struct skv5inst *in = xcalloc(1, sizeof(*in));
     in->cfg = cfg;
     in->kv = skv_server_start(ends, cfg->n, i, pers, cfg->maxraftstate,

@@ -30,6 +30,7 @@ struct skv5ctl; /* a controller service (the main one, or another) */
 /* A test clerk (cfg.makeClient()). ck is the system clerk. */
 struct skv5client {
     struct skv_clerk *ck;
+    int id; /* 0, 1, ... in order of creation (the timeline's c<id>) */
     /* private to config.c: */
     struct skv5cfg *cfg;
     char (*endnames)[24]; /* every end it owns (guarded by the cfg lock) */

@@ -23,6 +23,7 @@
 #include "labs/porcupine/porcupine.h"
 #include "labs/shardkv/config.h"
 #include "labs/tester/tester.h"
+#include "labs/timeline/timeline.h"
 
 #define fatalf tester_fatalf
 #define LINEARIZABILITY_CHECK_TIMEOUT_MS 1000
@@ -90,32 +91,39 @@ static void va_add(struct kvs *k, int i, const char *s)
 
 /* ---- clerk operations ---------------------------------------------------------- */
 
+/* Each is recorded in the run's timeline (its "clients" lane). */
 static char *get(struct skv5client *c, const char *key)
 {
+    int64_t start = porcupine_now_ns();
     char *v = skv_clerk_get(c->ck, key, NULL);
     if (!v)
         fatalf("Get(%s) returned NULL: the clerk gave up although its end was "
                "not shut down (a clerk must keep asking the owning group, "
                "re-reading the configuration, until it succeeds)", key);
+    timeline_op(c->id, "Get", key, v, start, porcupine_now_ns());
     return v;
 }
 
 static void put(struct skv5client *c, const char *key, const char *value)
 {
+    int64_t start = porcupine_now_ns();
     if (skv_clerk_put(c->ck, key, value) != 0)
         fatalf("Put(%s) returned an error: the clerk gave up although "
                "its end was not shut down (a clerk must keep asking the "
                "owning group, re-reading the configuration, until it "
                "succeeds)", key);
+    timeline_op(c->id, "Put", key, value, start, porcupine_now_ns());
 }
 
 static void append(struct skv5client *c, const char *key, const char *value)
 {
+    int64_t start = porcupine_now_ns();
     if (skv_clerk_append(c->ck, key, value) != 0)
         fatalf("Append(%s) returned an error: the clerk gave up although "
                "its end was not shut down (a clerk must keep asking the "
                "owning group, re-reading the configuration, until it "
                "succeeds)", key);
+    timeline_op(c->id, "Append", key, value, start, porcupine_now_ns());
 }
 
 static void check(struct skv5client *ck, const char *key, const char *value)
@@ -204,9 +212,11 @@ struct oneshot_arg {
 static void *oneshot_get(void *arg)
 {
     struct oneshot_arg *a = arg;
+    int64_t start = porcupine_now_ns();
     char *v = skv_clerk_get(a->ck->ck, a->key, NULL);
     if (!v)
         return NULL; /* C port: shut down at the end of the test */
+    timeline_op(a->ck->id, "Get", a->key, v, start, porcupine_now_ns());
     pthread_mutex_lock(&a->os->mu);
     if (strcmp(v, a->want) != 0 && !a->os->err[0]) {
         if (a->os->reject_check && v[0] == '\0')

@@ -6,7 +6,8 @@
 #   make test-lab5B     the 5B shardkv tests and both challenges
 #   make test-lab5      all of lab 5
 #   build/release/tests/lab5kv --list | [--seed N] TestName...
-LAB5KV_SRCS := labs/shardkv/lab5kv.c labs/shardkv/config.c
+LAB5KV_SRCS := labs/shardkv/lab5kv.c labs/shardkv/config.c \
+               labs/timeline/raft_tap.c
 LAB5KV_LIBS := labtester labnet labtimeline porcupine shardkv shardctrler kvsrv raft rpc common
 LAB5KV_BIN := $(BUILD)/tests/lab5kv
 LAB5_LAB_TIMEOUT := $(if $(filter release,$(VARIANT)),600,1200)
@@ -15,7 +16,7 @@ LAB5_RUN_LAB := test-scripts/run-lab.py --total-timeout $(LAB5_LAB_TIMEOUT)
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
 $(LAB5KV_BIN): $(call objs,$(LAB5KV_SRCS)) $(call libs,$(LAB5KV_LIBS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(TIMELINE_TAP_LDFLAGS) $^ -o $@ $(LDLIBS)
 ALL_TARGETS += $(LAB5KV_BIN)
 endif
 

@@ -5,13 +5,18 @@
 #
 #   make test-timeline   headless Chromium opens timelines of failing runs
 $(eval $(call module_lib,labtimeline,labs/timeline/timeline.c))
+# The lab 4 and 5 test binaries also compile labs/timeline/raft_tap.c and
+# link with this, so the applies of the code under test are recorded
+# (raft_tap.h). Used in recipes only: defined late is fine.
+TIMELINE_TAP_LDFLAGS := -Wl,--wrap=raft_make
 $(eval $(call unit_test,test_timeline,labs/timeline/tests/test_timeline.c,labtimeline common))
 
 # The simulator is reference-only (not in the student handout).
 TL_SIM := $(if $(wildcard labs/sim/module.mk),$(BUILD)/bin/raftsim-bug-vote)
 .PHONY: test-timeline
 test-timeline: $(BUILD)/tests/lab2 $(BUILD)/tests/lab3 $(BUILD)/tests/lab3-bug-vote \
-               $(BUILD)/tests/lab4 $(BUILD)/tests/lab5sc $(BUILD)/tests/lab5kv $(TL_SIM)
+               $(BUILD)/tests/lab4 $(BUILD)/tests/lab5sc $(BUILD)/tests/lab5kv $(TL_SIM) \
+               $(MR_PROGS) $(MR_APPS)
 	@test-scripts/test-timeline.sh $(BUILD)
 EXTRA_TESTS += test-timeline
 

@@ -195,6 +195,17 @@ void timeline_end_owner(const char *endname, const char *lane)
     timeline_event(TIMELINE_END_OWNER, timeline_lane(lane), 0, 0, 0, endname);
 }
 
+void timeline_op(int cli, const char *op, const char *key, const char *val,
+                 int64_t start_ns, int64_t end_ns)
+{
+    if (!timeline_enabled())
+        return;
+    char t[TIMELINE_TEXT];
+    snprintf(t, sizeof(t), "c%d %s %s %s", cli, op, key, val ? val : "");
+    timeline_event(TIMELINE_OP, timeline_lane("clients"),
+                   (end_ns - start_ns) / 1000, 1, cli, t);
+}
+
 /* Text fields end the line: keep them on one line. */
 static void put_text(FILE *f, const char *s)
 {

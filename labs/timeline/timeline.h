@@ -78,6 +78,13 @@ void timeline_state(const char *lane, int64_t term, bool leader);
  * ends without an owner belong to the "clients" lane. */
 void timeline_end_owner(const char *endname, const char *lane);
 
+/* A client operation of a KV lab, in the "clients" lane: client cli's op
+ * (Get/Put/Append) on key with value (the value put, or the one a Get
+ * returned; may be NULL), started and ended at start_ns/end_ns
+ * (porcupine_now_ns() readings: only their difference is used). */
+void timeline_op(int cli, const char *op, const char *key, const char *val,
+                 int64_t start_ns, int64_t end_ns);
+
 /* The failed check (text may be long; it is kept whole) and write the
  * record to $LAB_TIMELINE. Called once, from the tester's failure path;
  * other threads may still be recording. Returns the path written or NULL. */

@@ -9,11 +9,18 @@
   const OUTCOMES = ["delivered", "request lost", "reply lost",
     "no reply (server killed or cut off)", "not sent (no server reachable)",
     "in flight at the failure"];
-  const MAX_RPCS = 3000, MAX_MARKS = 8000, GUTTER = 70, TOP = 16;
+  const MAX_RPCS = 3000, MAX_MARKS = 3000, GUTTER = 70, TOP = 16;
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;")
     .replace(/>/g, "&gt;").replace(/"/g, "&quot;");
   const fmt = (t) => (Math.round(t * 10) / 10).toString();
+  // An even sample of n items of list (all of them if they fit).
+  const sample = (list, n) => {
+    if (list.length <= n) return list;
+    const step = list.length / n, res = [];
+    for (let i = 0; i < n; i++) res.push(list[Math.floor(i * step)]);
+    return res;
+  };
 
   const st = {
     w0: 0, w1: 0, scale: 1, hiddenLanes: new Set(), hiddenMethods: new Set(),
@@ -22,7 +29,18 @@
 
   function defaultWindow() {
     const end = D.fail ? D.fail.t : D.t1;
-    st.w0 = Math.max(D.t0, end - 3000);
+    // A lab 1 test is short and every process matters: all of it.
+    st.w0 = D.kind === "mr" ? D.t0 : Math.max(D.t0, end - 3000);
+    // A busy run (a KV test applies thousands of entries a second): open
+    // on the newest ~800 RPCs and marks, at least 100 ms, so the page is
+    // quick to draw and readable; "all" and the window fields go further.
+    const newest = (times) => {
+      times.sort((a, b) => b - a);
+      return times.length > 800 ? times[799] : -Infinity;
+    };
+    const busy = Math.min(newest(D.rpcs.filter((r) => r[0] <= end).map((r) => r[0])),
+      newest(D.marks.filter((m) => m[0] <= end && m[2] !== "log").map((m) => m[0])));
+    if (D.kind !== "mr" && busy > st.w0) st.w0 = Math.min(busy, end - 100);
     st.w1 = end + Math.max(50, (end - st.w0) * 0.03);
   }
 
@@ -80,7 +98,11 @@
       ["#1d5fb4", "start (index, term)"],
       ["#7a3db8", "client op"],
       ["#d00", "failed check"],
-    ].map(([c, t]) => '<span><i style="background:' + c + '"></i>' + t + "</span>").join("");
+    ].concat(D.kind !== "mr" ? [] : [
+      ["#5a9e5a", "process running (lab 1)"],
+      ["#c00", "process crashed / killed (▼)"],
+      ["#555", "file appeared (+) / removed (−)"],
+    ]).map(([c, t]) => '<span><i style="background:' + c + '"></i>' + t + "</span>").join("");
   }
 
   // ---- drawing -------------------------------------------------------------------
@@ -144,14 +166,15 @@
       const ya = y(Math.max(b0, st.w0)), yb = y(Math.min(b1, st.w1));
       const x = col.get(l);
       let rx, rw;
-      if (kind === "leader") { rx = x - 3; rw = 6; }
+      if (kind === "leader" || kind === "run") { rx = x - 3; rw = 6; }
       else if (kind === "cut" || kind === "disc") { rx = x - laneW * 0.45; rw = laneW * 0.9; }
       else { rx = x - laneW * 0.4; rw = laneW * 0.8; }
       out.push('<rect class="band band-' + kind + '" data-lane="' + l + '" x="' + rx + '" y="' + ya +
         '" width="' + rw + '" height="' + Math.max(1, yb - ya) + '"><title>' + esc(label) + " " +
         fmt(b0) + "–" + fmt(b1) + " ms</title></rect>");
-      if ((kind !== "leader" || yb - ya > 30) && roomForBand(l + kind, ya))
-        out.push('<text class="bandlabel" x="' + (kind === "leader" ? x + 5 : rx + 3) + '" y="' +
+      const thin = kind === "leader" || kind === "run";
+      if ((!thin || yb - ya > 30) && roomForBand(l + kind, ya))
+        out.push('<text class="bandlabel" x="' + (thin ? x + 5 : rx + 3) + '" y="' +
           (ya + 11) + '">' + esc(label) + "</text>");
       nb++;
     }
@@ -176,12 +199,6 @@
     if (rpcs.length > MAX_RPCS) {
       // Too many to draw: every failed one (up to half the budget), and an
       // even sample of the rest, so the whole window keeps its shape.
-      const sample = (list, n) => {
-        if (list.length <= n) return list;
-        const step = list.length / n, res = [];
-        for (let i = 0; i < n; i++) res.push(list[Math.floor(i * step)]);
-        return res;
-      };
       const failed = sample(rpcs.filter((r) => r[5] !== 0), MAX_RPCS / 2);
       const good = sample(rpcs.filter((r) => r[5] === 0), MAX_RPCS - failed.length);
       notice = rpcs.length + " RPCs in this window: drawing " + (failed.length + good.length) +
@@ -232,14 +249,32 @@
     };
     let nm = 0, nhits = 0, firstHit = null;
     const hits = [];
-    for (const [t, l, kind, index, term, text] of D.marks) {
+    let marks = [];
+    for (const m of D.marks) {
+      const [t, l, kind, index] = m;
       if (!col.has(l)) continue;
       const isHit = st.search !== null && index === st.search && (kind === "apply" || kind === "start");
       if (isHit) { nhits++; hits.push([t, l, kind]); if (firstHit === null) firstHit = t; }
-      if (kind === "op" ? (t < st.w0 || t - term * 1 > st.w1) : !inWin(t)) continue;
+      if (kind === "op" ? (t < st.w0 || t - m[4] * 1 > st.w1) : !inWin(t)) continue;
       if (kind === "log" && !st.showLog) continue;
       if (kind === "nostart" && !st.showNoStart) continue;
-      if (nm >= MAX_MARKS) continue;
+      marks.push(m);
+    }
+    if (marks.length > MAX_MARKS) {
+      // Too many (applies, client operations and log lines of a busy KV
+      // run): every other mark and search hit, an even sample of those.
+      const dense = (m) => (m[2] === "apply" || m[2] === "op" || m[2] === "log") && m[3] !== st.search;
+      const keep = marks.filter((m) => !dense(m));
+      const some = sample(marks.filter(dense), Math.max(0, MAX_MARKS - keep.length));
+      notice += (notice ? "; " : "") + marks.length + " marks in this window: drawing " +
+        (keep.length + some.length) + " (a sample of the applies, operations and log lines)";
+      marks = keep.concat(some).sort((a, b) => a[0] - b[0]);
+    }
+    for (const [t, l, kind, index, term, own] of marks) {
+      // every peer applies the same command at an index: its text travels
+      // once, in D.atext (timeline.py), unless this peer's differs
+      const text = own !== undefined ? own : kind === "apply" && D.atext ? D.atext[index] || "" : "";
+      const isHit = st.search !== null && index === st.search && (kind === "apply" || kind === "start");
       nm++;
       const x = col.get(l), yy = y(t);
       const ta = tipAttr(() => fmt(t) + " ms " + D.lanes[l] + ": " + kind + " " +
@@ -264,6 +299,16 @@
         out.push('<g class="mark mark-op"' + ta + '><line class="mark-op" x1="' + x + '" x2="' + x + '" y1="' + ya +
           '" y2="' + Math.max(yy, ya + 2) + '"/>' + (roomFor(l, "r", yy) ? '<text class="t-op" x="' + (x + 5) +
           '" y="' + (textY + 3) + '">' + esc(text) + "</text>" : "") + tip + "</g>");
+      } else if (kind === "exit" || kind === "crash") {
+        // a lab 1 process ended: normally (grey) or not (red, labelled)
+        out.push('<g class="mark mark-' + kind + '"' + ta + '><path d="M' + (x - 5) + "," + (yy - 4) + "l5,8l5,-8z" + '"/>' +
+          (roomFor(l, "r", yy) ? '<text class="t-' + kind + '" x="' + (x + 7) + '" y="' + (textY + 3) + '">' +
+            esc(text) + "</text>" : "") + "</g>");
+      } else if (kind === "file" || kind === "gone") {
+        // a file of a lab 1 test appeared (+) or went away (−)
+        out.push('<g class="mark mark-' + kind + '"' + ta + '><rect x="' + (x - 2) + '" y="' + (yy - 2) +
+          '" width="4" height="4"/>' + (roomFor(l, "r", yy) ? '<text class="t-' + kind + '" x="' + (x + 5) + '" y="' +
+            (textY + 3) + '">' + (kind === "file" ? "+" : "−") + esc(text.split(" ")[0]) + "</text>" : "") + "</g>");
       } else if (kind === "log") {
         if (roomFor(l, "g", yy)) out.push('<text class="t-log"' + ta + ' x="' + (x - laneW * 0.47) + '" y="' + (textY + 3) + '">' +
           esc(text.slice(0, Math.floor(laneW * 1.3 / 5.4))) + tip + "</text>");
