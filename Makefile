@@ -103,7 +103,7 @@ $(BUILD)/bug-$(1)/$(2:.c=.o): $(2)
 	$$(CC) $$(CFLAGS) -D$(3) -MMD -MP -c $$< -o $$@
 $(BUILD)/tests/$(1): $(call objs,$(4)) $(BUILD)/bug-$(1)/$(2:.c=.o) $(call libs,$(5))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) $(if $(filter labs/timeline/raft_tap.c,$(4)),$$(TIMELINE_TAP_LDFLAGS)) $$^ -o $$@ $$(LDLIBS)
 endef
 
 $(BUILD)/obj/%.o: %.c

@@ -38,12 +38,13 @@ EXTRA_TESTS += test-lab4 test-kv-daemons test-hostile
 
 # The extra suite (beyond Go, graded separately): a directed scenario for
 # the classic bug the graded tests catch only by chance (lab4extra.c).
-LAB4X_SRCS := labs/kvraft/lab4extra.c labs/kvraft/config.c
+LAB4X_SRCS := labs/kvraft/lab4extra.c labs/kvraft/config.c \
+              labs/timeline/raft_tap.c
 LAB4X_BIN := $(BUILD)/tests/lab4extra
 ifneq ($(and $(wildcard rpc/module.mk),$(wildcard labs/net/module.mk),$(wildcard labs/porcupine/module.mk)),)
 $(LAB4X_BIN): $(call objs,$(LAB4X_SRCS)) $(call libs,$(LAB4_LIBS))
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $(TIMELINE_TAP_LDFLAGS) $^ -o $@ $(LDLIBS)
 ALL_TARGETS += $(LAB4X_BIN)
 endif
 .PHONY: test-lab4-extra test-extra
