@@ -69,7 +69,7 @@ $(BUILD)/raftbug-$(1)/%.o: %.c
 endef
 # $(call lab3_bug_bin,BIN,NAME,TESTSRCS): $(BUILD)/tests/BIN-NAME
 define lab3_bug_bin
-$(BUILD)/tests/$(1)-$(2): $(call objs,$(3)) $(patsubst %.c,$(BUILD)/raftbug-$(2)/%.o,$(RAFT_SRCS)) $(call libs,labtester labnet rpc common)
+$(BUILD)/tests/$(1)-$(2): $(call objs,$(3)) $(patsubst %.c,$(BUILD)/raftbug-$(2)/%.o,$(RAFT_SRCS)) $(call libs,labtester labnet labtimeline rpc common)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
 endef
