@@ -435,7 +435,8 @@ int pfile_checkpoint(struct persister *p)
     rc = fsync_dir(f);
     if (rc != 0)
         goto out;
-    p->written = p->durable = lsn0;
+    p->written = lsn0;
+    atomic_store(&p->durable, lsn0);
     /* Everything in the segments is older than the checkpoint. */
     for (size_t i = 0; i < f->nold; i++)
         seg_unlink(f, f->old[i]);
@@ -697,8 +698,8 @@ int pfile_open(const char *dir, struct persister *p)
         rc = replay_segment(p, &rp, f->old[i], i + 1 == f->nold);
     if (rc != 0)
         return rc;
-    p->written = p->durable =
-        rp.last_lsn > rp.lsn0 ? rp.last_lsn : rp.lsn0;
+    p->written = rp.last_lsn > rp.lsn0 ? rp.last_lsn : rp.lsn0;
+    atomic_store(&p->durable, p->written);
     uint64_t next = f->nold ? f->old[f->nold - 1] + 1 : 1;
     if (!p->log_mode) {
         /* Left over from before the last whole-state save. */
