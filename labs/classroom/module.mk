@@ -5,6 +5,7 @@
 #   make check-handout      generate it, leak-check it, build it (-Werror)
 #                           and check a sample of its tests fails cleanly
 #   make test-tamper        grade's tamper check on planted bypasses
+#   make test-grade-prepare grade restores the student dirs' make code
 #   make autograder [LAB=N] Gradescope's autograder zip ($(BUILDDIR)/)
 #   make test-autograder    it, end to end in Gradescope's layout
 #   test-scripts/grade [--tree PATH] [--runs N] [PART ...]
@@ -41,4 +42,11 @@ EXTRA_TESTS += test-autograder
 test-tamper: $(foreach l,kvsrv raft kvraft shardctrler shardkv,$(BUILD)/lib/lib$(l).a)
 	@labs/classroom/tests/test-tamper.sh $(BUILD)
 EXTRA_TESTS += test-tamper
+
+# grade puts back every make fragment of the student's directories (a
+# module.mk runs at build time, after the protected files are restored).
+.PHONY: test-grade-prepare
+test-grade-prepare:
+	@labs/classroom/tests/test-grade-prepare.py
+EXTRA_TESTS += test-grade-prepare
 # SOLUTION END
