@@ -369,7 +369,8 @@ void skv5cfg_shutdown_server(struct skv5cfg *cfg, int gi, int i)
         in->shut = true;
         nmk = in->nmkends;
         mk = xcalloc(nmk + 1, sizeof(*mk));
-        memcpy(mk, in->mkends, nmk * sizeof(*mk));
+        if (nmk) /* mkends is NULL until the server makes an end */
+            memcpy(mk, in->mkends, nmk * sizeof(*mk));
     }
     pthread_mutex_unlock(&cfg->mu);
 
