@@ -26,25 +26,31 @@
  *   handlers the RPC server's threads run RequestVote, AppendEntries and
  *            InstallSnapshot: decode, lock, core, persist, unlock, reply.
  *
- * Persistence (raft/store.c): after each event the changes (new entries,
- * a new term or vote, a snapshot) are written to the persister's log view
- * under rf->mu, which keeps the writes in the order of the states they
- * record; that costs a copy, not a re-encoding of the whole log, and no
- * fsync. Each write returns a ticket; Figure 2 requires the state to be
- * durable before any reply or request that depends on it leaves, so a
- * handler's reply and every queued request carry the ticket of the last
- * write, and persister_sync() on it runs WITHOUT rf->mu just before the
- * reply or the rpc_call(). Concurrent syncs share one fsync (group
- * commit): while one runs, new proposals keep appending, and the next
- * covers them all. A leader thus sends no AppendEntries before its own
- * copy is durable, so counting itself in the quorum is safe.
+ * Persistence (raft/store.c): after each event raft_ready_run() (ready.h)
+ * hands over the core's update, whose changes (new entries, a new term or
+ * vote, a snapshot) are written to the persister's log view under rf->mu,
+ * which keeps the writes in the order of the states they record; that
+ * costs a copy, not a re-encoding of the whole log, and no fsync. Each
+ * write returns a ticket; Figure 2 requires the state to be durable before
+ * any reply or request that depends on it leaves, so a handler's reply and
+ * every queued request carry the ticket of the last write, and
+ * persister_sync() on it runs WITHOUT rf->mu just before the reply or the
+ * rpc_call(). Concurrent syncs share one fsync (group commit): while one
+ * runs, new proposals keep appending, and the next covers them all. A
+ * leader's AppendEntries marked early (§10.2.1) go out first and sync
+ * after the call instead, so its fsync overlaps the round trip; the core
+ * counts the leader's own entries in the quorum only once the driver
+ * acknowledges them (ack_durable_locked(), at the next event after the
+ * ticket is durable; a one-peer cluster's applier syncs and acknowledges,
+ * as nobody else would). With the in-memory persister every write is
+ * durable at once and acknowledged on the spot.
  *
  * Locking: one mutex, rf->mu, protects the core and all driver state. It
  * is never held across rpc_call(), queue_push(), persister_sync() or any
  * wait except on rf's own condition variables. Every event follows the
- * same sequence (drain_locked): core event -> store the changes -> queue
- * the core's messages (with the ticket) to the senders -> note whom to
- * wake; then
+ * same sequence (drain_locked): core event -> acknowledge durable writes
+ * -> raft_ready_run(): store the changes, queue the core's messages (with
+ * the ticket) to the senders -> note whom to wake; then
  * unlock_and_wake() releases the lock before signalling, since a thread
  * signalled while we still hold rf->mu would only wake to block on it
  * (two context switches instead of one, the suite's main CPU cost). */
@@ -62,6 +68,7 @@
 #include "common/log.h"
 #include "common/rand.h"
 #include "raft/raft_core.h"
+#include "raft/ready.h"
 #include "raft/store.h"
 #include "raft/wire.h"
 
@@ -78,6 +85,9 @@
 #define TICKER_LATE_MS 50
 /* Apply messages copied out per lock acquisition. */
 #define APPLY_BATCH 64
+/* Writes awaiting their acknowledgement to the core; when full, the
+ * newest slot takes the newer mark (acknowledged a little later). */
+#define MAX_MARKS 16
 
 struct peer {
     struct raft *rf;
@@ -87,6 +97,7 @@ struct peer {
     int nwake;           /* signals of cv owed at the next unlock_and_wake */
     struct raft_msg *queue[PEER_QUEUE_MAX]; /* requests awaiting a worker */
     uint64_t ticket[PEER_QUEUE_MAX]; /* what each needs durable first */
+    bool sync_after[PEER_QUEUE_MAX]; /* early: sync after the call */
     size_t qhead, qlen;
     int nworkers; /* live workers, in workers[0..nworkers) */
     int nidle;
@@ -103,6 +114,11 @@ struct raft {
     struct persister *persister; /* borrowed */
     struct raft_store store;
     uint64_t ticket; /* of the last write to the persister */
+    struct {
+        uint64_t ticket;
+        struct raft_mark mark;
+    } marks[MAX_MARKS]; /* updates not yet acknowledged, oldest first */
+    size_t mhead, mlen;
     struct queue *apply;         /* borrowed */
     struct peer peers[RAFT_MAX_PEERS];
 
@@ -143,9 +159,9 @@ static void persist_failed(struct raft *rf, int rc)
     abort();
 }
 
-static void persist_locked(struct raft *rf)
+static void persist_locked(struct raft *rf, const struct raft_update *u)
 {
-    int rc = raft_store_save(&rf->store, rf->core, &rf->ticket);
+    int rc = raft_store_save(&rf->store, rf->core, u, &rf->ticket);
     if (rc != 0)
         persist_failed(rf, rc);
     log_trace("PERS", rf->me, "stored T%lld vote=%d through %lld (ticket "
@@ -189,6 +205,7 @@ static void spawn_worker_locked(struct peer *p)
 static void peer_enqueue_locked(struct raft *rf, struct raft_msg *m,
                                 struct peer **self)
 {
+    size_t slot;
     struct peer *p = &rf->peers[m->to];
     if (!p->end) {
         raft_msg_free(m);
@@ -203,8 +220,10 @@ static void peer_enqueue_locked(struct raft *rf, struct raft_msg *m,
         raft_core_send_failed(rf->core, old, now_ms());
         raft_msg_free(old);
     }
-    p->queue[(p->qhead + p->qlen) % PEER_QUEUE_MAX] = m;
-    p->ticket[(p->qhead + p->qlen) % PEER_QUEUE_MAX] = rf->ticket;
+    slot = (p->qhead + p->qlen) % PEER_QUEUE_MAX;
+    p->queue[slot] = m;
+    p->ticket[slot] = rf->ticket;
+    p->sync_after[slot] = m->early;
     p->qlen++;
     if (self && *self == p) {
         *self = NULL; /* only one request is covered */
@@ -218,16 +237,76 @@ static void peer_enqueue_locked(struct raft *rf, struct raft_msg *m,
 
 static void apply_pending_locked(struct raft *rf);
 
-/* After any event: persist, then let messages out, then wake whoever has
- * new work. self: see peer_enqueue_locked(); a worker with no request of
- * its own left to send applies new commits itself (see the top). */
+/* Tell the core which of its updates are durable by now. */
+static void ack_durable_locked(struct raft *rf)
+{
+    while (rf->mlen &&
+           persister_synced(rf->persister, rf->marks[rf->mhead].ticket)) {
+        raft_core_persisted_upto(rf->core, &rf->marks[rf->mhead].mark,
+                                 now_ms());
+        rf->mhead = (rf->mhead + 1) % MAX_MARKS;
+        rf->mlen--;
+    }
+}
+
+/* raft_ready_run()'s callbacks: the context is the event's sender
+ * worker (see peer_enqueue_locked()). */
+struct drain {
+    struct raft *rf;
+    struct peer *self;
+};
+
+static enum raft_ready_stored drain_persist(void *ctx, struct raft_core *c,
+                                            const struct raft_update *u)
+{
+    struct raft *rf = ((struct drain *)ctx)->rf;
+    (void)c;
+    if (raft_update_changed(u))
+        persist_locked(rf, u);
+    if (persister_synced(rf->persister, rf->ticket))
+        return RAFT_READY_DURABLE;
+    /* Same ticket as the newest pending mark, or no room: the newer mark
+     * stands for both. */
+    size_t last = (rf->mhead + rf->mlen + MAX_MARKS - 1) % MAX_MARKS;
+    if (rf->mlen == 0 ||
+        (rf->marks[last].ticket != rf->ticket && rf->mlen < MAX_MARKS)) {
+        last = (rf->mhead + rf->mlen) % MAX_MARKS;
+        rf->mlen++;
+    }
+    rf->marks[last].ticket = rf->ticket;
+    rf->marks[last].mark = u->mark;
+    return RAFT_READY_PENDING;
+}
+
+/* Every request carries the ticket: held ones sync before the call, early
+ * ones after it (peer_worker()). */
+static void drain_send(void *ctx, struct raft_msg *m, bool held)
+{
+    struct drain *d = ctx;
+    (void)held;
+    peer_enqueue_locked(d->rf, m, &d->self);
+}
+
+static const struct raft_ready_ops drain_ops = {
+    .persist = drain_persist,
+    .send = drain_send,
+    .reply = NULL, /* handle() waits for the ticket itself */
+    .apply = NULL, /* the applier pushes outside the lock */
+};
+
+/* After any event: acknowledge durable writes, carry out the core's
+ * updates (store, queue the messages), then wake whoever has new work.
+ * self: see peer_enqueue_locked(); a worker with no request of its own
+ * left to send applies new commits itself (see the top). */
 static void drain_from_locked(struct raft *rf, struct peer *self)
 {
-    if (raft_core_need_persist(rf->core))
-        persist_locked(rf);
-    struct raft_msg *m;
-    while ((m = raft_core_pop_msg(rf->core)) != NULL)
-        peer_enqueue_locked(rf, m, &self);
+    ack_durable_locked(rf);
+    struct drain d = {rf, self};
+    raft_ready_run(rf->core, &drain_ops, &d, NULL, now_ms());
+    self = d.self;
+    /* A lone peer's writes are synced by nobody else (no messages). */
+    if (rf->n == 1 && rf->mlen)
+        rf->wake_applier = true;
     if (raft_core_has_apply(rf->core)) {
         if (self && self->qlen == 0)
             apply_pending_locked(rf);
@@ -322,16 +401,22 @@ static void *peer_worker(void *arg)
         }
         struct raft_msg *req = p->queue[p->qhead];
         uint64_t ticket = p->ticket[p->qhead];
+        bool sync_after = p->sync_after[p->qhead];
         p->qhead = (p->qhead + 1) % PEER_QUEUE_MAX;
         p->qlen--;
         pthread_mutex_unlock(&rf->mu);
 
-        persist_wait(rf, ticket);
+        if (!sync_after)
+            persist_wait(rf, ticket);
         struct call_reply reply;
         memset(&reply, 0, sizeof(reply));
         reply.type = (enum raft_msg_type)(req->type + 1);
         int rc = rpc_call(p->end, raft_wire_method(req->type),
                           encode_request, req, decode_reply, &reply);
+        /* An early AppendEntries (§10.2.1): our own fsync ran alongside
+         * the call; once done, the drain below acknowledges it. */
+        if (sync_after)
+            persist_wait(rf, ticket);
 
         pthread_mutex_lock(&rf->mu);
         if (!is_dead(rf)) {
@@ -472,13 +557,9 @@ static void apply_pending_locked(struct raft *rf)
                                       ? batch[0]->snapshot_index
                                       : batch[0]->command_index),
                       (long long)raft_core_last_applied(rf->core));
-        /* A committed entry is durable on a majority, and with peers our
-         * own copy was durable before any of them got it. A one-peer
-         * cluster commits at once: its entries must reach the disk
-         * before the service (and its client) sees them. */
-        uint64_t ticket = rf->n == 1 ? rf->ticket : 0;
+        /* A committed entry is durable on a majority: the core counts its
+         * own copy only once acknowledged (ack_durable_locked()). */
         unlock_and_wake(rf);
-        persist_wait(rf, ticket);
         /* Without the lock: the consumer may call back into us. */
         for (size_t i = 0; i < n; i++) {
             if (is_dead(rf) || queue_push(rf->apply, batch[i]) != 0)
@@ -494,12 +575,25 @@ static void *applier_main(void *arg)
     struct raft *rf = arg;
     pthread_mutex_lock(&rf->mu);
     for (;;) {
-        /* Entries that arrive while a worker applies are its to push. */
-        while (!is_dead(rf) &&
+        /* Entries that arrive while a worker applies are its to push. A
+         * one-peer cluster's writes wait for us to sync them. */
+        while (!is_dead(rf) && !(rf->n == 1 && rf->mlen) &&
                (rf->applying || !raft_core_has_apply(rf->core)))
             pthread_cond_wait(&rf->applier_cv, &rf->mu);
         if (is_dead(rf))
             break;
+        if (rf->n == 1 && rf->mlen) {
+            uint64_t ticket = rf->ticket;
+            pthread_mutex_unlock(&rf->mu);
+            persist_wait(rf, ticket);
+            pthread_mutex_lock(&rf->mu);
+            if (is_dead(rf))
+                break;
+            drain_locked(rf); /* acknowledges: commits */
+            unlock_and_wake(rf);
+            pthread_mutex_lock(&rf->mu);
+            continue;
+        }
         apply_pending_locked(rf);
     }
     pthread_mutex_unlock(&rf->mu);

@@ -352,12 +352,12 @@ void sim_check_persisted(struct sim_world *w, int i)
     sh->p_last_term = raft_core_term_at(c, sh->p_last);
 }
 
-/* Persistent state that changed must be flagged by need_persist(). */
+/* Persistent state that changed must come with an update. */
 static void disk_current(struct sim_world *w, int i)
 {
     const struct raft_core *c = w->peer[i].core;
     const struct sim_shadow *sh = &w->peer[i].sh;
-    if (raft_core_need_persist(c))
+    if (raft_core_has_update(c))
         return;
     int64_t last = raft_core_last_index(c);
     if (raft_core_term(c) != sh->p_term ||
@@ -366,7 +366,7 @@ static void disk_current(struct sim_world *w, int i)
         raft_core_snapshot_term(c) != sh->p_snap_term || last != sh->p_last ||
         raft_core_term_at(c, last) != sh->p_last_term)
         sim_fail(w, "Persistence",
-                 "S%d changed persistent state without need_persist(): now "
+                 "S%d changed persistent state without an update: now "
                  "T%lld vote %d snap %lld/T%lld last %lld/T%lld, on disk "
                  "T%lld vote %d snap %lld/T%lld last %lld/T%lld",
                  i, (long long)raft_core_term(c), raft_core_voted_for(c),
@@ -403,7 +403,10 @@ void sim_check_outgoing(struct sim_world *w, int i, const struct raft_msg *m,
                          (long long)sh->p_last);
             break;
         case RAFT_MSG_APPEND_ENTRIES:
-            if (m->ae.prev_log_index + (int64_t)m->ae.n_entries > sh->p_last)
+            /* A leader's early AppendEntries may run ahead of its disk
+             * (§10.2.1); durable_quorum() checks what that allows. */
+            if (!m->early &&
+                m->ae.prev_log_index + (int64_t)m->ae.n_entries > sh->p_last)
                 sim_fail(w, rule,
                          "S%d sent entries through %lld, disk holds %lld", i,
                          (long long)(m->ae.prev_log_index +
@@ -555,6 +558,22 @@ static void append_only(struct sim_world *w, int i, int64_t term)
         sh->lao_cmd = id;
 }
 
+/* A leader's new commit index must be on the disks of a majority: it
+ * may send entries before its own copy is durable (§10.2.1), but counts
+ * itself only once it is. (Disks record the last index only, so this
+ * checks lengths, which suffices against counting an unwritten copy.) */
+static void durable_quorum(struct sim_world *w, int i, int64_t commit)
+{
+    int have = 0;
+    for (int j = 0; j < w->n; j++)
+        have += w->peer[j].sh.p_last >= commit;
+    if (2 * have <= w->n)
+        sim_fail(w, "Durable commit",
+                 "S%d committed %lld as leader of T%lld, but only %d of %d "
+                 "disks hold that index", i, (long long)commit,
+                 (long long)raft_core_term(w->peer[i].core), have, w->n);
+}
+
 static void check_peer(struct sim_world *w, int i)
 {
     struct sim_peer *p = &w->peer[i];
@@ -620,6 +639,10 @@ static void check_peer(struct sim_world *w, int i)
     if (w->failed)
         return;
 
+    if (role == RAFT_LEADER && commit > sh->commit_seen && commit > si)
+        durable_quorum(w, i, commit);
+    if (w->failed)
+        return;
     /* Commits: any peer's commit index is evidence of a commit decision. */
     int64_t from = sh->commit_seen + 1;
     if (from < si)
@@ -639,6 +662,31 @@ static void check_peer(struct sim_world *w, int i)
     sh->commit_seen = commit;
     if (!w->failed)
         log_walk(w, i, w->opt.full_check);
+}
+
+void sim_check_crashing(struct sim_world *w, int i)
+{
+    const struct raft_core *c = w->peer[i].core;
+    if (raft_core_role(c) != RAFT_LEADER)
+        return;
+    /* It won an election in this event and may have told the others
+     * (early heartbeats): the win counts as if the step had ended. */
+    int64_t term = raft_core_term(c);
+    int *slot = leader_slot(w, term);
+    if (*slot < 0) {
+        *slot = i;
+        w->stats.elections++;
+        int64_t last = raft_core_last_index(c);
+        sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
+                       raft_core_term_at(c, last));
+        log_walk(w, i, true);
+        if (!w->failed)
+            new_leader_complete(w, i, term);
+    } else if (*slot != i) {
+        sim_fail(w, "Election Safety",
+                 "S%d and S%d are both leaders of term %lld", *slot, i,
+                 (long long)term);
+    }
 }
 
 void sim_check_step(struct sim_world *w)

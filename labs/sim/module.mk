@@ -13,7 +13,7 @@ $(eval $(call program,raftsim,$(SIM_SRCS),raft common))
 # The planted bugs: the core's own sources compiled again with one macro
 # each, into separate object trees (the normal build never sees them).
 SIM_CORE_SRCS := raft/core.c raft/election.c raft/replication.c \
-                 raft/snapshot.c raft/log.c raft/encode.c
+                 raft/snapshot.c raft/log.c raft/encode.c raft/ready.c
 
 # $(call sim_bug_build,NAME,MACRO): $(BUILD)/bin/raftsim-NAME
 define sim_bug_build

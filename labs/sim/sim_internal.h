@@ -339,6 +339,9 @@ void sim_check_applied(struct sim_world *w, int i, int64_t index,
  * the reply to m; what the message claims must already be on its disk. */
 void sim_check_outgoing(struct sim_world *w, int i, const struct raft_msg *m,
                         const struct raft_msg *reply);
+/* Peer i crashes midway through an event, after its early messages
+ * left: note what they may have told the others (a won election). */
+void sim_check_crashing(struct sim_world *w, int i);
 /* End of schedule: whole-log checks on every peer. */
 void sim_check_final(struct sim_world *w);
 
