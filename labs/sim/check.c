@@ -1,5 +1,8 @@
 /* check.c - the invariants (Raft paper, Figure 3), checked after every
- * step, plus the persist-before-send rule and the core's contracts.
+ * step, plus the persist-before-send rule (held messages and replies
+ * leave only with what they claim on the disk), the durable-commit rule
+ * (a leader's new commit index is on a majority of disks: its early
+ * AppendEntries may run ahead of its own) and the core's contracts.
  *
  * Ground truth is learned as the run goes, from every peer:
  *   truth[index]     the committed (term, command) and the service hash
@@ -340,16 +343,33 @@ static void log_walk(struct sim_world *w, int i, bool full)
 /* ------------------------------------------------------------------------
  * Persistence */
 
+void sim_disk_view_of(const struct raft_core *c, struct sim_disk_view *v)
+{
+    v->term = raft_core_term(c);
+    v->vote = raft_core_voted_for(c);
+    v->snap_index = raft_core_snapshot_index(c);
+    v->snap_term = raft_core_snapshot_term(c);
+    v->last = raft_core_last_index(c);
+    v->last_term = raft_core_term_at(c, v->last);
+}
+
+void sim_check_durable(struct sim_world *w, int i,
+                       const struct sim_disk_view *v)
+{
+    struct sim_shadow *sh = &w->peer[i].sh;
+    sh->p_term = v->term;
+    sh->p_vote = v->vote;
+    sh->p_snap_index = v->snap_index;
+    sh->p_snap_term = v->snap_term;
+    sh->p_last = v->last;
+    sh->p_last_term = v->last_term;
+}
+
 void sim_check_persisted(struct sim_world *w, int i)
 {
-    const struct raft_core *c = w->peer[i].core;
-    struct sim_shadow *sh = &w->peer[i].sh;
-    sh->p_term = raft_core_term(c);
-    sh->p_vote = raft_core_voted_for(c);
-    sh->p_snap_index = raft_core_snapshot_index(c);
-    sh->p_snap_term = raft_core_snapshot_term(c);
-    sh->p_last = raft_core_last_index(c);
-    sh->p_last_term = raft_core_term_at(c, sh->p_last);
+    struct sim_disk_view v;
+    sim_disk_view_of(w->peer[i].core, &v);
+    sim_check_durable(w, i, &v);
 }
 
 /* Persistent state that changed must come with an update. */
@@ -357,8 +377,8 @@ static void disk_current(struct sim_world *w, int i)
 {
     const struct raft_core *c = w->peer[i].core;
     const struct sim_shadow *sh = &w->peer[i].sh;
-    if (raft_core_has_update(c))
-        return;
+    if (raft_core_has_update(c) || w->peer[i].nwrites)
+        return; /* (a slow write is on its way) */
     int64_t last = raft_core_last_index(c);
     if (raft_core_term(c) != sh->p_term ||
         raft_core_voted_for(c) != sh->p_vote ||

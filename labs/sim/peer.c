@@ -57,6 +57,7 @@ struct settle {
     int i;
     uint32_t wire;
     bool primary;
+    bool replied;
 };
 
 static enum raft_ready_stored disk_persist(void *ctx, struct raft_core *c,
@@ -66,6 +67,17 @@ static enum raft_ready_stored disk_persist(void *ctx, struct raft_core *c,
     struct sim_peer *p = &x->w->peer[x->i];
     if (p->crash_pending)
         return RAFT_READY_LOST;
+    bool changed = raft_update_changed(u);
+    if (p->nwrites || (x->w->prof.disk_delay_max && changed)) {
+        /* Durable behind the slow writes: a record for it, unless it has
+         * nothing to store or hold (the last one stands for it). */
+        bool holds = x->wire && !x->replied;
+        for (size_t k = 0; k < u->n_msgs && !holds; k++)
+            holds = !u->msgs[k]->early;
+        if (changed || holds)
+            sim_disk_write(x->w, x->i, c, u);
+        return RAFT_READY_PENDING;
+    }
     if (!raft_update_changed(u))
         return RAFT_READY_DURABLE;
     buf_clear(&p->disk_state);
@@ -79,15 +91,20 @@ static enum raft_ready_stored disk_persist(void *ctx, struct raft_core *c,
 static void net_send(void *ctx, struct raft_msg *m, bool held)
 {
     struct settle *x = ctx;
-    (void)held; /* never: the disk is durable at once */
-    sim_net_send_request(x->w, x->i, m);
+    if (held)
+        sim_disk_hold_msg(x->w, x->i, m);
+    else
+        sim_net_send_request(x->w, x->i, m);
 }
 
 static void net_reply(void *ctx, const struct raft_msg *reply, bool held)
 {
     struct settle *x = ctx;
-    (void)held;
-    sim_net_send_reply(x->w, x->wire, x->primary, reply);
+    x->replied = true;
+    if (held)
+        sim_disk_hold_reply(x->w, x->i, x->wire, x->primary, reply);
+    else
+        sim_net_send_reply(x->w, x->wire, x->primary, reply);
 }
 
 static void service_apply(void *ctx, const struct raft_apply *a)
@@ -129,6 +146,7 @@ void sim_peer_crash(struct sim_world *w, int i)
 {
     struct sim_peer *p = &w->peer[i];
     bool midway = p->crash_pending;
+    sim_disk_drop(w, i, true); /* writes not yet durable are lost */
     raft_core_free(p->core);
     p->core = NULL;
     p->inc++; /* replies to the old incarnation's requests go nowhere */
@@ -167,7 +185,7 @@ void sim_peer_restart(struct sim_world *w, int i)
 void sim_peer_settle(struct sim_world *w, int i, uint32_t wire, bool primary,
                      const struct raft_msg *reply)
 {
-    struct settle x = {w, i, wire, primary};
+    struct settle x = {w, i, wire, primary, false};
     if (!raft_ready_run(w->peer[i].core, &settle_ops, &x, wire ? reply : NULL,
                         w->now)) {
         /* The crash struck midway: the reply never leaves. */
