@@ -578,6 +578,29 @@ static void append_only(struct sim_world *w, int i, int64_t term)
         sh->lao_cmd = id;
 }
 
+/* Election Safety: peer i leads `term`, and nobody else ever did. The
+ * first time, the new leader must hold every committed entry. */
+static void note_leader(struct sim_world *w, int i, int64_t term)
+{
+    const struct raft_core *c = w->peer[i].core;
+    int *slot = leader_slot(w, term);
+    if (*slot < 0) {
+        *slot = i;
+        w->stats.elections++;
+        int64_t last = raft_core_last_index(c);
+        sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
+                       raft_core_term_at(c, last));
+        w->peer[i].sh.lao_term = 0;
+        log_walk(w, i, true);
+        if (!w->failed)
+            new_leader_complete(w, i, term);
+    } else if (*slot != i) {
+        sim_fail(w, "Election Safety",
+                 "S%d and S%d are both leaders of term %lld", *slot, i,
+                 (long long)term);
+    }
+}
+
 /* A leader's new commit index must be on the disks of a majority: it
  * may send entries before its own copy is durable (§10.2.1), but counts
  * itself only once it is. (Disks record the last index only, so this
@@ -627,21 +650,7 @@ static void check_peer(struct sim_world *w, int i)
     enum raft_role role = raft_core_role(c);
     int claimed = raft_core_leader(c);
     if (role == RAFT_LEADER) {
-        int *slot = leader_slot(w, term);
-        if (*slot < 0) {
-            *slot = i;
-            w->stats.elections++;
-            sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
-                           raft_core_term_at(c, last));
-            sh->lao_term = 0;
-            log_walk(w, i, true);
-            if (!w->failed)
-                new_leader_complete(w, i, term);
-        } else if (*slot != i) {
-            sim_fail(w, "Election Safety",
-                     "S%d and S%d are both leaders of term %lld", *slot, i,
-                     (long long)term);
-        }
+        note_leader(w, i, term);
         if (claimed != i && !w->failed)
             sim_fail(w, "Core contract", "S%d leads T%lld but names S%d",
                      i, (long long)term, claimed);
@@ -691,22 +700,7 @@ void sim_check_crashing(struct sim_world *w, int i)
         return;
     /* It won an election in this event and may have told the others
      * (early heartbeats): the win counts as if the step had ended. */
-    int64_t term = raft_core_term(c);
-    int *slot = leader_slot(w, term);
-    if (*slot < 0) {
-        *slot = i;
-        w->stats.elections++;
-        int64_t last = raft_core_last_index(c);
-        sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
-                       raft_core_term_at(c, last));
-        log_walk(w, i, true);
-        if (!w->failed)
-            new_leader_complete(w, i, term);
-    } else if (*slot != i) {
-        sim_fail(w, "Election Safety",
-                 "S%d and S%d are both leaders of term %lld", *slot, i,
-                 (long long)term);
-    }
+    note_leader(w, i, raft_core_term(c));
 }
 
 void sim_check_step(struct sim_world *w)

@@ -332,6 +332,20 @@ static struct raft_msg vote_req(int from, int64_t term, int64_t last_index,
     return m;
 }
 
+/* A positive reply of the given type in term (a granted vote, a
+ * successful AppendEntries). */
+static struct raft_msg yes_reply(enum raft_msg_type type, int64_t term)
+{
+    struct raft_msg m = {0};
+    m.type = type;
+    m.term = term;
+    if (type == RAFT_MSG_REQUEST_VOTE_REPLY)
+        m.rvr.vote_granted = true;
+    else
+        m.aer.success = true;
+    return m;
+}
+
 /* ------------------------------------------------------------------------
  * Elections */
 
@@ -382,10 +396,7 @@ static void test_election_counting(void **state)
     struct raft_msg *reqs[4];
     for (int i = 0; i < 4; i++)
         reqs[i] = pop(c);
-    struct raft_msg yes = {0};
-    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
-    yes.term = 1;
-    yes.rvr.vote_granted = true;
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 1);
     raft_core_recv_reply(c, reqs[0], &yes, 1001);
     raft_core_recv_reply(c, reqs[0], &yes, 1001); /* duplicate */
     assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
@@ -797,10 +808,7 @@ static void test_commit_rule_current_term_only(void **state)
     settle(c);
     struct raft_msg *rv1 = pop(c);
     struct raft_msg *rv2 = pop(c);
-    struct raft_msg yes = {0};
-    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
-    yes.term = 2;
-    yes.rvr.vote_granted = true;
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 2);
     raft_core_recv_reply(c, rv1, &yes, 5001);
     assert_int_equal(raft_core_role(c), RAFT_LEADER);
     raft_msg_free(rv1);
@@ -832,10 +840,7 @@ static void test_commit_rule_current_term_only(void **state)
     }
     assert_non_null(resend);
     assert_int_equal(resend->ae.prev_log_index, 0);
-    struct raft_msg ok = {0};
-    ok.type = RAFT_MSG_APPEND_ENTRIES_REPLY;
-    ok.term = 2;
-    ok.aer.success = true;
+    struct raft_msg ok = yes_reply(RAFT_MSG_APPEND_ENTRIES_REPLY, 2);
     raft_core_recv_reply(c, resend, &ok, 5003);
     raft_msg_free(resend);
     /* Index 1 (term 1) is on a majority, but not committed. */
@@ -1216,10 +1221,7 @@ static struct raft_core *new_leader(void)
     struct raft_core *c = new_core(0, 3, 21);
     raft_core_tick(c, 1000);
     struct raft_msg *rv = pop(c); /* settles: term and vote durable */
-    struct raft_msg yes = {0};
-    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
-    yes.term = 1;
-    yes.rvr.vote_granted = true;
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 1);
     raft_core_recv_reply(c, rv, &yes, 1001);
     raft_msg_free(rv);
     assert_int_equal(raft_core_role(c), RAFT_LEADER);
@@ -1253,10 +1255,7 @@ static void test_leader_sends_before_durable(void **state)
     struct raft_mark mark = u.mark;
     /* One follower has it; with the leader's unwritten copy that would be
      * two of three, but the leader does not count yet. */
-    struct raft_msg ok = {0};
-    ok.type = RAFT_MSG_APPEND_ENTRIES_REPLY;
-    ok.term = 1;
-    ok.aer.success = true;
+    struct raft_msg ok = yes_reply(RAFT_MSG_APPEND_ENTRIES_REPLY, 1);
     raft_core_recv_reply(c, ae[0], &ok, 1101);
     int64_t match;
     assert_true(raft_core_progress(c, ae[0]->to, NULL, &match));
