@@ -22,6 +22,10 @@
  * Figure 2's persist-before-reply rule therefore lives here and in the
  * core's marking of requests, not in each caller.
  *
+ * The callbacks may call into the core (raft_core_send_failed(),
+ * raft_core_compact()) but not run raft_ready_run() on it again: the
+ * update's message array is the core's until the next take.
+ *
  * Not thread-safe: called wherever the core's own calls are serialised
  * (the driver holds its mutex). */
 /* SOLUTION FILE */
