@@ -662,8 +662,9 @@ static int f_on_reply(void *ctx, struct rpc_end *e, size_t reply_bytes)
     return f->drop_reply ? ERR_DROPPED : 0;
 }
 
-static const struct rpc_filter test_filter = {f_on_request, f_on_wait,
-                                              f_on_reply};
+static const struct rpc_filter test_filter = {.on_request = f_on_request,
+                                              .on_wait = f_on_wait,
+                                              .on_reply = f_on_reply};
 
 /* Size of an encoded echo args map, computed independently. */
 static size_t echo_args_size(int64_t a, const char *s)
