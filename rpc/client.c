@@ -554,6 +554,15 @@ static int call_prepare(struct rpc_end *e, const char *method,
                         rpc_encode_fn enc, const void *args, bool async,
                         struct call_start *cs)
 {
+    if (async) {
+        /* Refused before anything counts it (see rpc_filter.any_thread):
+         * a caller that falls back to rpc_call makes one call, not two. */
+        pthread_mutex_lock(&e->mu);
+        bool refuse = e->filter && !e->filter->any_thread;
+        pthread_mutex_unlock(&e->mu);
+        if (refuse)
+            return ERR_INVAL;
+    }
     RPC_ADD(&e->st_calls, 1);
     if (RPC_LOAD(&e->closed))
         return ERR_CLOSED;

@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -459,6 +463,88 @@ static void test_file_single_peer(void **state)
     assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
+static int process_threads(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+struct sampler {
+    pthread_t th;
+    atomic_bool stop;
+    int most;
+};
+
+static void *sampler_main(void *arg)
+{
+    struct sampler *sm = arg;
+    while (!atomic_load(&sm->stop)) {
+        int t = process_threads();
+        if (t > sm->most)
+            sm->most = t;
+        clock_sleep_ms(1);
+    }
+    return NULL;
+}
+
+/* A follower that accepts connections but never answers (a frozen
+ * process; here a listening socket nobody reads, standing in for a
+ * crashed peer): every heartbeat to it stays outstanding until its
+ * 3 s timeout.
+ * The leader keeps a fixed number of threads for it (rpc_call_async)
+ * instead of one blocked thread per outstanding call, and keeps
+ * committing with the other follower. */
+static void test_silent_peer_threads(void **state)
+{
+    (void)state;
+    struct cluster *cl = cluster_new(false);
+    wait_leader(cl);
+    one(cl, 1, N);
+    int l = wait_leader(cl);
+    int silent = (l + 1) % N;
+    int hole = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(hole, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(hole, 128), 0); /* never accepted, never read */
+    assert_int_equal(getsockname(hole, (struct sockaddr *)&sa, &sl), 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sa.sin_port));
+    node_crash(cl, silent); /* so that it cannot campaign meanwhile */
+    int before = process_threads();
+    assert_int_equal(rpc_end_set_addr(cl->nodes[l].ends[silent], addr), 0);
+    rpc_end_set_timeout(cl->nodes[l].ends[silent], 3000);
+    struct sampler sm = {.most = before};
+    atomic_init(&sm.stop, false);
+    pthread_create(&sm.th, NULL, sampler_main, &sm);
+    for (int64_t k = 2; k <= 20; k++) {
+        assert_int_equal(one(cl, k, N - 1), k);
+        clock_sleep_ms(150);
+    }
+    atomic_store(&sm.stop, true);
+    pthread_join(sm.th, NULL);
+    printf("threads: %d before, at most %d with a silent follower\n",
+           before, sm.most);
+    /* The leader's sender and rpc completion thread for the new address. */
+    assert_true(sm.most <= before + 4);
+    int64_t t;
+    bool isl;
+    raft_get_state(cl->nodes[l].rf, &t, &isl);
+    assert_true(isl);
+    uint64_t t0 = clock_now_ms();
+    cluster_free(cl); /* kill completes the calls still outstanding */
+    assert_true(clock_now_ms() - t0 < 2000);
+    close(hole);
+}
+
 static void test_kill(void **state)
 {
     (void)state;
@@ -485,6 +571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_silent_peer_threads),
         cmocka_unit_test(test_file_storage),
         cmocka_unit_test(test_file_single_peer),
     };
