@@ -28,6 +28,7 @@
 #include "common/queue.h"
 #include "raft/raft.h"
 #include "rpc/rpc.h"
+#include "rpc/tests/rpc_testlib.h"
 
 #define N 3
 #define MAXCMD 4096
@@ -463,19 +464,6 @@ static void test_file_single_peer(void **state)
     assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
 }
 
-static int process_threads(void)
-{
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (fp && fgets(line, sizeof(line), fp))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (fp)
-        fclose(fp);
-    return n;
-}
-
 struct sampler {
     pthread_t th;
     atomic_bool stop;
@@ -486,7 +474,7 @@ static void *sampler_main(void *arg)
 {
     struct sampler *sm = arg;
     while (!atomic_load(&sm->stop)) {
-        int t = process_threads();
+        int t = test_process_threads();
         if (t > sm->most)
             sm->most = t;
         clock_sleep_ms(1);
@@ -519,7 +507,7 @@ static void test_silent_peer_threads(void **state)
     char addr[64];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sa.sin_port));
     node_crash(cl, silent); /* so that it cannot campaign meanwhile */
-    int before = process_threads();
+    int before = test_process_threads();
     assert_int_equal(rpc_end_set_addr(cl->nodes[l].ends[silent], addr), 0);
     rpc_end_set_timeout(cl->nodes[l].ends[silent], 3000);
     struct sampler sm = {.most = before};

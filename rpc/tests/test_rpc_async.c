@@ -20,38 +20,6 @@
 #include "rpc/rpc_internal.h"
 #include "rpc/tests/rpc_testlib.h"
 
-struct fx {
-    struct tsvc t;
-    struct rpc_server *s;
-    struct rpc_end *e;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    tsvc_init(&f->t, "A");
-    f->s = tsrv_start(&f->t, NULL);
-    if (!f->s)
-        return -1;
-    f->e = rpc_end_new(rpc_server_addr(f->s), NULL);
-    if (!f->e)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    tsvc_release(&f->t);
-    rpc_end_shutdown(f->e);
-    rpc_end_free(f->e); /* every test waits for its completions */
-    rpc_server_close(f->s);
-    tsvc_destroy(&f->t);
-    free(f);
-    return 0;
-}
-
 /* ------------------------------------------------------------------------
  * A batch of asynchronous calls and their completions. */
 
@@ -142,17 +110,15 @@ static int issue_block(struct rpc_end *e, struct rec *r)
     return rpc_call_async(e, "T.Block", NULL, NULL, NULL, NULL, rec_done, r);
 }
 
-static int process_threads(void)
+/* Issue a Block call as r, wait until the batch has n completions;
+ * returns how long that took (ms). */
+static uint64_t block_until_done(struct rpc_end *e, struct batch *b,
+                                 struct rec *r, int n)
 {
-    FILE *fp = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (fp && fgets(line, sizeof(line), fp))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (fp)
-        fclose(fp);
-    return n;
+    uint64_t t0 = now_ms();
+    assert_int_equal(issue_block(e, r), 0);
+    assert_int_equal(batch_wait(b, n, 5000), n);
+    return now_ms() - t0;
 }
 
 /* ------------------------------------------------------------------------
@@ -163,7 +129,7 @@ static int process_threads(void)
  * a synchronous call on the same connection meanwhile is served too. */
 static void test_async_order(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { N = 1000 };
     struct rec *r = calloc(N, sizeof(*r));
     struct batch b;
@@ -194,10 +160,10 @@ static void test_async_order(void **state)
  * the completion thread exits once the calls are done. */
 static void test_async_threads_bounded(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { N = 3000 };
     assert_int_equal(call_echo(f->e, "T.EchoI", 1, "A"), 0); /* connect */
-    int before = process_threads();
+    int before = test_process_threads();
     assert_true(before > 0);
     struct rec *r = calloc(N, sizeof(*r));
     struct batch b;
@@ -208,7 +174,7 @@ static void test_async_threads_bounded(void **state)
         r[i].idx = i;
         assert_int_equal(issue_echo(f->e, "T.EchoI", &r[i]), 0);
         if (i % 100 == 0) {
-            int t = process_threads();
+            int t = test_process_threads();
             most = t > most ? t : most;
         }
     }
@@ -219,9 +185,9 @@ static void test_async_threads_bounded(void **state)
            before, most, N);
     assert_true(most <= before + 1);
     uint64_t deadline = now_ms() + 3000;
-    while (process_threads() > before && now_ms() < deadline)
+    while (test_process_threads() > before && now_ms() < deadline)
         clock_sleep_ms(20);
-    assert_int_equal(process_threads(), before);
+    assert_int_equal(test_process_threads(), before);
     batch_destroy(&b);
     free(r);
 }
@@ -231,15 +197,12 @@ static void test_async_threads_bounded(void **state)
  * keeps working. */
 static void test_async_timeout(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     rpc_end_set_timeout(f->e, 150);
     struct batch b;
     batch_init(&b, 2, f->e);
     struct rec r[2] = {{.b = &b, .idx = 0}, {.b = &b, .idx = 1}};
-    uint64_t t0 = now_ms();
-    assert_int_equal(issue_block(f->e, &r[0]), 0);
-    assert_int_equal(batch_wait(&b, 1, 5000), 1);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = block_until_done(f->e, &b, &r[0], 1);
     assert_int_equal(r[0].rc, ERR_TIMEOUT);
     assert_true(took >= 140 && took < 1500);
     assert_true(tsvc_wait_blocked(&f->t, 1));
@@ -255,7 +218,7 @@ static void test_async_timeout(void **state)
  * with ERR_IO, promptly; the next call reconnects. */
 static void test_async_conn_lost(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { N = 100 };
     rpc_end_set_timeout(f->e, 8000);
     struct rec r[N + 1];
@@ -290,7 +253,7 @@ static void test_async_conn_lost(void **state)
  * connection alone. */
 static void test_async_shutdown(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { N = 50 };
     struct rpc_end *victim = rpc_end_new(rpc_server_addr(f->s), NULL);
     struct rec r[N + 2];
@@ -383,7 +346,7 @@ static const struct rpc_filter any_thread_filter = {.on_request = af_request,
  * call or drop the reply. */
 static void test_async_filter(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct afilt ft;
     memset(&ft, 0, sizeof(ft));
     pthread_mutex_init(&ft.mu, NULL);
@@ -429,10 +392,7 @@ static void test_async_filter(void **state)
     ft.n_wait = 0;
     ft.abandon_after = 5;
     pthread_mutex_unlock(&ft.mu);
-    uint64_t t0 = now_ms();
-    assert_int_equal(issue_block(f->e, &r[4]), 0);
-    assert_int_equal(batch_wait(&b, 3, 5000), 3);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = block_until_done(f->e, &b, &r[4], 3);
     assert_int_equal(r[4].rc, ERR_DROPPED);
     assert_true(took >= 35 && took < 1000);
     tsvc_release(&f->t);
@@ -479,7 +439,7 @@ static void chain_done(void *ctx, int rc)
 
 static void test_async_chain(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct batch b;
     batch_init(&b, 1, f->e);
     b.chain_left = 300;
@@ -518,7 +478,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_async_order),
         T(test_async_threads_bounded),
