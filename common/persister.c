@@ -398,6 +398,11 @@ int persister_log_flush(struct persister *p, uint64_t *ticket)
     return rc;
 }
 
+bool persister_synced(struct persister *p, uint64_t ticket)
+{
+    return atomic_load(&p->durable) >= ticket;
+}
+
 int persister_sync(struct persister *p, uint64_t ticket)
 {
     int rc = 0;

@@ -112,6 +112,8 @@ int persister_log_flush(struct persister *p, uint64_t *ticket);
  * fsyncs for everyone waiting; call it without holding locks that the
  * writers need. 0 or ERR_IO. */
 int persister_sync(struct persister *p, uint64_t ticket);
+/* True if every write up to ticket is on the disk already (never waits). */
+bool persister_synced(struct persister *p, uint64_t ticket);
 
 /* The head and the number of records (for tests and tools). */
 int64_t persister_log_first(struct persister *p);

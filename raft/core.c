@@ -1,5 +1,5 @@
 /* core.c - life cycle of the Raft core, role changes, event dispatch,
- * the persist/send/apply actions and introspection. The protocol itself is
+ * the updates handed to the caller and introspection. The protocol itself is
  * in election.c, replication.c and snapshot.c. */
 /* SOLUTION FILE */
 #include <assert.h>
@@ -82,6 +82,7 @@ struct raft_core *raft_core_new(const struct raft_core_config *cfg,
         c->cfg.max_batch_bytes = RAFT_MAX_BATCH_BYTES;
     rng_seed(&c->rng, cfg->seed);
     c->voted_for = -1;
+    c->taken_vote = -1;
     raft_log_init(&c->log);
     c->role = RAFT_FOLLOWER;
     c->leader = -1;
@@ -93,12 +94,11 @@ void raft_core_free(struct raft_core *c)
 {
     if (!c)
         return;
-    while (c->out_len) {
-        raft_msg_free(c->out[c->out_head]);
-        c->out_head = (c->out_head + 1) % c->out_cap;
-        c->out_len--;
-    }
+    /* (Messages taken with an update are the caller's.) */
+    for (size_t i = 0; i < c->out_len; i++)
+        raft_msg_free(c->out[i]);
     free(c->out);
+    free(c->taken);
     raft_log_free(&c->log);
     free(c->snap);
     free(c);
@@ -122,9 +122,12 @@ int raft_core_restore(struct raft_core *c, const uint8_t *state,
     c->voted_for = -1;
 #endif
     raft_snapshot_set(c, snap, snap_len);
-    /* What was just loaded is what is stored. */
+    /* What was just loaded is what is stored, and durable. */
     c->snap_dirty = false;
     c->log.changed_from = INT64_MAX;
+    c->log.durable = raft_log_last_index(&c->log);
+    c->taken_term = c->durable_term = c->current_term;
+    c->taken_vote = c->voted_for;
     /* Everything in the snapshot was committed and the service restores
      * it from its persister, so start applying just after it. */
     c->commit_index = c->log.snap_index;
@@ -158,7 +161,6 @@ void raft_core_become_follower(struct raft_core *c, int64_t term,
         c->current_term = term;
         c->voted_for = -1;
         c->leader = -1;
-        c->dirty = true;
     }
     c->role = RAFT_FOLLOWER;
     /* A leader ran no election timer; give it a fresh one. */
@@ -171,17 +173,10 @@ void raft_core_emit(struct raft_core *c, struct raft_msg *m)
     m->from = c->cfg.id;
     m->term = c->current_term;
     if (c->out_len == c->out_cap) {
-        size_t ncap = c->out_cap ? 2 * c->out_cap : 16;
-        struct raft_msg **n = xcalloc(ncap, sizeof(*n));
-        for (size_t i = 0; i < c->out_len; i++)
-            n[i] = c->out[(c->out_head + i) % c->out_cap];
-        free(c->out);
-        c->out = n;
-        c->out_cap = ncap;
-        c->out_head = 0;
+        c->out_cap = c->out_cap ? 2 * c->out_cap : 16;
+        c->out = xrealloc(c->out, c->out_cap * sizeof(*c->out));
     }
-    c->out[(c->out_head + c->out_len) % c->out_cap] = m;
-    c->out_len++;
+    c->out[c->out_len++] = m;
 }
 
 /* ------------------------------------------------------------------------
@@ -352,7 +347,6 @@ int raft_core_propose(struct raft_core *c, const void *cmd, size_t len,
     /* Figure 2, Leaders: "If command received from client: append entry
      * to local log, respond after entry applied to state machine". */
     raft_log_append(&c->log, c->current_term, cmd, len);
-    c->dirty = true;
     int64_t idx = raft_log_last_index(&c->log);
     log_debug("LEAD", c->cfg.id, "start index %lld in T%lld (%zu bytes)",
               (long long)idx, (long long)c->current_term, len);
@@ -378,7 +372,6 @@ int raft_core_compact(struct raft_core *c, int64_t index, const void *snap,
     assert(term >= 0);
     raft_log_compact(&c->log, index, term);
     raft_snapshot_set(c, snap, len);
-    c->dirty = true;
     log_debug("SNAP", c->cfg.id, "service snapshot through %lld/T%lld, "
               "%zu bytes, log now %lld..%lld", (long long)index,
               (long long)term, len, (long long)index + 1,
@@ -387,21 +380,82 @@ int raft_core_compact(struct raft_core *c, int64_t index, const void *snap,
 }
 
 /* ------------------------------------------------------------------------
- * Actions */
+ * Updates and applying */
 
-bool raft_core_need_persist(const struct raft_core *c)
+bool raft_core_has_update(const struct raft_core *c)
 {
-    return c->dirty;
+    return c->out_len > 0 || c->snap_dirty ||
+           c->log.changed_from != INT64_MAX ||
+           c->current_term != c->taken_term || c->voted_for != c->taken_vote;
+}
+
+void raft_core_take_update(struct raft_core *c, struct raft_update *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->hard_changed =
+        c->current_term != c->taken_term || c->voted_for != c->taken_vote;
+    u->term = c->current_term;
+    u->voted_for = c->voted_for;
+    u->snap_changed = c->snap_dirty;
+    u->snap_index = c->log.snap_index;
+    u->snap_term = c->log.snap_term;
+    u->snap = c->snap;
+    u->snap_len = c->snap_len;
+    u->log_from = c->log.changed_from;
+    u->last_index = raft_log_last_index(&c->log);
+    u->mark.term = c->current_term;
+    u->mark.last_index = u->last_index;
+    u->mark.last_term = raft_log_last_term(&c->log);
+    /* §10.2.1: a leader's AppendEntries need not wait for its own disk,
+     * provided its term is durable (else a crash could let it vote again
+     * in a term it led). Everything else waits for the update. */
+    bool early_ok = c->role == RAFT_LEADER &&
+                    c->durable_term == c->current_term;
+    for (size_t i = 0; i < c->out_len; i++) {
+        struct raft_msg *m = c->out[i];
+        m->early = early_ok && m->type == RAFT_MSG_APPEND_ENTRIES &&
+                   m->term == c->current_term;
+    }
+    /* Hand out the filled array; the next messages go to the other one. */
+    struct raft_msg **t = c->taken;
+    size_t tcap = c->taken_cap;
+    c->taken = c->out;
+    c->taken_cap = c->out_cap;
+    u->msgs = c->taken;
+    u->n_msgs = c->out_len;
+    c->out = t;
+    c->out_cap = tcap;
+    c->out_len = 0;
+
+    c->taken_term = c->current_term;
+    c->taken_vote = c->voted_for;
+    c->snap_dirty = false;
+    c->log.changed_from = INT64_MAX;
+}
+
+bool raft_update_changed(const struct raft_update *u)
+{
+    return u->hard_changed || u->snap_changed || u->log_from != INT64_MAX;
+}
+
+void raft_core_persisted_upto(struct raft_core *c, const struct raft_mark *m,
+                              uint64_t now_ms)
+{
+    if (m->term > c->durable_term)
+        c->durable_term = m->term;
+    /* The entry at last_index still has the stored term: by Log Matching
+     * the stored entries through it are the ones in memory (a truncation
+     * since then lowered log.durable below anything it removed). */
+    if (m->last_index > c->log.durable &&
+        raft_log_term_at(&c->log, m->last_index) == m->last_term) {
+        c->log.durable = m->last_index;
+        raft_replication_advance_commit(c, now_ms); /* counts us now */
+    }
 }
 
 void raft_core_encode_state(const struct raft_core *c, struct buf *out)
 {
     raft_state_encode(c, out);
-}
-
-int64_t raft_core_log_changed_from(const struct raft_core *c)
-{
-    return c->log.changed_from;
 }
 
 void raft_core_encode_head(const struct raft_core *c, struct buf *out)
@@ -421,31 +475,6 @@ const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len)
 {
     *len = c->snap_len;
     return c->snap;
-}
-
-bool raft_core_snapshot_changed(const struct raft_core *c)
-{
-    return c->snap_dirty;
-}
-
-void raft_core_persisted(struct raft_core *c)
-{
-    c->log.changed_from = INT64_MAX;
-    c->dirty = false;
-    c->snap_dirty = false;
-}
-
-struct raft_msg *raft_core_pop_msg(struct raft_core *c)
-{
-    /* Figure 2: persistent state is "updated on stable storage before
-     * responding to RPCs" - and before asking for votes or entries. */
-    assert(!c->dirty);
-    if (c->out_len == 0)
-        return NULL;
-    struct raft_msg *m = c->out[c->out_head];
-    c->out_head = (c->out_head + 1) % c->out_cap;
-    c->out_len--;
-    return m;
 }
 
 bool raft_core_has_apply(const struct raft_core *c)

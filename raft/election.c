@@ -22,7 +22,6 @@ void raft_election_start(struct raft_core *c, uint64_t now_ms)
     c->current_term++;
     c->voted_for = c->cfg.id;
     c->leader = -1;
-    c->dirty = true;
     raft_core_reset_election_timer(c, now_ms);
     for (int i = 0; i < c->cfg.n; i++)
         c->peers[i].vote_granted = (i == c->cfg.id);
@@ -96,10 +95,7 @@ void raft_election_recv_request_vote(struct raft_core *c,
                   (long long)raft_log_last_term(&c->log));
         return;
     }
-    if (c->voted_for != req->from) {
-        c->voted_for = req->from;
-        c->dirty = true; /* the vote must be on disk before the reply */
-    }
+    c->voted_for = req->from; /* on disk before the reply (raft_core.h) */
     reply->rvr.vote_granted = true;
     /* Granting a vote resets the election timer (Figure 2, Followers). */
     raft_core_reset_election_timer(c, now_ms);

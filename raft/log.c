@@ -80,6 +80,8 @@ void raft_log_truncate_from(struct raft_log *l, int64_t index)
     assert(index > l->snap_index);
     if (index <= raft_log_last_index(l) && index < l->changed_from)
         l->changed_from = index;
+    if (l->durable >= index)
+        l->durable = index - 1;
     while (raft_log_last_index(l) >= index)
         entry_free(&l->entries[--l->n]);
 }

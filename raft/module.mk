@@ -17,7 +17,7 @@ $(eval $(call unit_test,test_persister,common/tests/test_persister.c,common))
 # The codec and driver tests need rpc/ (librpc).
 ifneq ($(wildcard rpc/module.mk),)
 $(eval $(call unit_test,test_raft_wire,raft/tests/test_wire.c,raft rpc common))
-$(eval $(call unit_test,test_raft_driver,raft/tests/test_driver.c,raft rpc common))
+$(eval $(call unit_test,test_raft_driver,raft/tests/test_driver.c rpc/tests/rpc_testlib.c,raft rpc common))
 endif
 # SOLUTION END
 # SOLUTION BEGIN

@@ -2,24 +2,33 @@
  *
  * The core has no threads, sockets, clock reads or global randomness. The
  * caller (the threaded driver in raft/driver.c, or the simulator in
- * labs/sim/) feeds it events and then carries out what it asks for:
+ * labs/sim/) feeds it events, then takes one update and carries it out:
  *
- *   events in                              what to do afterwards
- *   -----------------------------------    ---------------------------------
- *   raft_core_tick(now)                    1. PERSIST: if raft_core_need_persist(),
- *   raft_core_recv_request(req, &reply)       save raft_core_encode_state() and
- *   raft_core_recv_reply(req, reply)          raft_core_snapshot() together, then
- *   raft_core_send_failed(req)                call raft_core_persisted().
- *   raft_core_propose(cmd)                 2. SEND: only then send the reply of
- *   raft_core_compact(index, snapshot)        recv_request, and every message
- *   raft_core_restore(state, snapshot)        from raft_core_pop_msg().
- *                                          3. APPLY: hand raft_core_next_apply()
- *                                             items to the service, in order.
+ *   events in                      the update (raft_core_take_update)
+ *   ---------------------------    ----------------------------------------
+ *   raft_core_tick(now)            hard state (currentTerm, votedFor) if
+ *   raft_core_recv_request(...)      changed; the log from an index on (the
+ *   raft_core_recv_reply(...)        truncation point); a new snapshot;
+ *   raft_core_send_failed(req)     requests to send, each marked early or
+ *   raft_core_propose(cmd)           not; a mark to acknowledge once the
+ *   raft_core_compact(i, snap)       update is durable:
+ *   raft_core_persisted_upto(mark) raft_core_persisted_upto(mark).
+ *                                  Committed entries: raft_core_next_apply().
  *
- * Step 1 before step 2 is Figure 2's "Persistent state on all servers
- * (Updated on stable storage before responding to RPCs)": a vote or an
- * appended entry must survive a crash before anyone learns of it.
- * raft_core_pop_msg() asserts that nothing is waiting to be persisted.
+ * raft/ready.h is the one loop that carries updates out (store, send what
+ * may go, acknowledge, apply) for every caller. The rules it keeps:
+ *
+ * - Figure 2, "Persistent state on all servers (Updated on stable storage
+ *   before responding to RPCs)": the reply of raft_core_recv_request()
+ *   and every request not marked early leave only once the update taken
+ *   after the event (and every earlier one) is durable. A vote, an
+ *   acknowledged entry, a candidate's own vote must survive a crash
+ *   before anyone learns of them.
+ * - Raft thesis §10.2.1: a leader's AppendEntries may leave before its own
+ *   append is durable (msg->early), overlapping its disk write with the
+ *   followers'. The leader counts itself in the commit quorum only up to
+ *   the last index acknowledged durable through raft_core_persisted_upto(),
+ *   so a committed entry is still durable on a majority.
  *
  * Time enters only as the now_ms argument (milliseconds on any monotonic
  * clock; it must never go backwards). Randomness (election timeouts) comes
@@ -200,13 +209,17 @@ struct raft_msg {
         } is;
         /* InstallSnapshot reply has only `term`. */
     };
+    /* Set by raft_core_take_update(): the message may leave before the
+     * update it came with is durable (a leader's AppendEntries once its
+     * term is durable; see the top of this file). */
+    bool early;
     /* Storage of a message made by the core (entries and their bytes, or
      * the snapshot copy): one block freed by raft_msg_free(). NULL for
      * messages whose pointers are borrowed (e.g. decoded from the wire). */
     void *owned;
 };
 
-/* Free a message returned by raft_core_pop_msg() (and its storage). */
+/* Free a message taken with an update (and its storage). */
 void raft_msg_free(struct raft_msg *m);
 
 /* ------------------------------------------------------------------------
@@ -277,43 +290,78 @@ int raft_core_compact(struct raft_core *c, int64_t index, const void *snap,
                       size_t len);
 
 /* ------------------------------------------------------------------------
- * Actions */
+ * Updates */
 
-/* True if state changed since the last raft_core_persisted(): currentTerm,
- * votedFor, the log, or the snapshot. */
-bool raft_core_need_persist(const struct raft_core *c);
-/* Append the persistent state (currentTerm, votedFor, snapshot index and
- * term, log) to out, in the compact binary format described in
- * raft/encode.c. Save it together with raft_core_snapshot(). */
+/* What a durable update proves; raft_core_persisted_upto() takes it back. */
+struct raft_mark {
+    int64_t term;       /* currentTerm when the update was taken */
+    int64_t last_index; /* the log's last index then, and its term */
+    int64_t last_term;
+};
+
+/* Everything the caller must do after events, since the last update.
+ * Store the parts in this order, so that a crash keeping any prefix of the
+ * writes leaves a state that restores: drop stored entries from log_from,
+ * the snapshot (with the head), the hard state, then the entries
+ * log_from..last_index above snap_index. The whole state is also
+ * available as one blob (raft_core_encode_state()). */
+struct raft_update {
+    /* Hard state (Figure 2's currentTerm and votedFor). */
+    bool hard_changed;
+    int64_t term;
+    int voted_for;
+    /* A new snapshot through snap_index (bytes borrowed until the next
+     * event); snap_index/snap_term are current even when unchanged. */
+    bool snap_changed;
+    int64_t snap_index;
+    int64_t snap_term;
+    const uint8_t *snap;
+    size_t snap_len;
+    /* The log changed from log_from on (appended or truncated; INT64_MAX:
+     * unchanged): stored entries from there go, the core's entries from
+     * there through last_index are stored (raft_core_encode_entry()). */
+    int64_t log_from;
+    int64_t last_index;
+    /* Requests to send, in order; the caller owns each (raft_msg_free())
+     * and must hold those without msg->early until this update is
+     * durable. The array itself is the core's, valid until the next
+     * raft_core_take_update(). */
+    struct raft_msg **msgs;
+    size_t n_msgs;
+    /* Once this update and all before it are durable. */
+    struct raft_mark mark;
+};
+
+/* True if there is an update to take (persistent state changed, or
+ * requests wait). */
+bool raft_core_has_update(const struct raft_core *c);
+/* Take what changed since the last take (possibly nothing: *u then has
+ * no changes and no messages, and a caller may still need to wait for
+ * earlier updates before replying). */
+void raft_core_take_update(struct raft_core *c, struct raft_update *u);
+/* True if u carries state to store (not just messages). */
+bool raft_update_changed(const struct raft_update *u);
+/* The caller made the update with this mark durable (and every update
+ * taken before it). A leader counts its own log in the commit quorum
+ * only up to such a mark; acknowledging late or never is safe (only
+ * slower), acknowledging what is not durable is not. */
+void raft_core_persisted_upto(struct raft_core *c, const struct raft_mark *m,
+                              uint64_t now_ms);
+
+/* The persistent state (currentTerm, votedFor, snapshot index and term,
+ * log) as one blob, in the compact binary format of raft/encode.c:
+ *     head ‖ uvarint(number of entries) ‖ entry record ‖ ...
+ * Save it together with raft_core_snapshot(). */
 void raft_core_encode_state(const struct raft_core *c, struct buf *out);
 /* The current snapshot bytes (borrowed; valid until the next event), NULL
  * and *len 0 if there is none. */
 const uint8_t *raft_core_snapshot(const struct raft_core *c, size_t *len);
-/* True if the snapshot is among the changes since the last
- * raft_core_persisted(); if false, saving the state alone is enough (the
- * persister's snapshot is current), which spares copying a large snapshot
- * on every entry. */
-bool raft_core_snapshot_changed(const struct raft_core *c);
-/* Incremental storage (e.g. persister_log_*): the same state as the
- * parts of raft_core_encode_state()'s blob, which is
- *     head ‖ uvarint(number of entries) ‖ entry record ‖ ...
- * raft_core_log_changed_from() is the lowest log index appended or
- * truncated since the last raft_core_persisted() (INT64_MAX if none):
- * drop stored entries from there, then store the log's entries from there
- * (those above the snapshot index) again. The head (currentTerm,
- * votedFor, snapshot index and term) is small: store it when one of
- * those changed. */
-int64_t raft_core_log_changed_from(const struct raft_core *c);
+/* The parts of that blob, for incremental storage of an update: the head
+ * (currentTerm, votedFor, snapshot index and term) and the record of the
+ * entry at index (snapshot_index < index <= last). */
 void raft_core_encode_head(const struct raft_core *c, struct buf *out);
-/* The record of the entry at index (snapshot_index < index <= last). */
 void raft_core_encode_entry(const struct raft_core *c, int64_t index,
                             struct buf *out);
-/* The caller saved the state (and the snapshot, if it changed). */
-void raft_core_persisted(struct raft_core *c);
-
-/* Next outgoing request, or NULL. Returns owned (raft_msg_free()); msg->to
- * is its destination. Must not be called while raft_core_need_persist(). */
-struct raft_msg *raft_core_pop_msg(struct raft_core *c);
 
 /* Something for the service, in log order. */
 struct raft_apply {

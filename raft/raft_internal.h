@@ -43,10 +43,12 @@ struct raft_log {
     size_t cap;
     int64_t snap_index; /* lastIncludedIndex of the snapshot (0: none) */
     int64_t snap_term;  /* lastIncludedTerm */
-    /* Lowest index appended or truncated since the caller last stored the
-     * log (raft_core_persisted() resets it to INT64_MAX): what incremental
-     * storage must write again. */
+    /* Lowest index appended or truncated since the last update was taken
+     * (INT64_MAX: none): what incremental storage must write again. */
     int64_t changed_from;
+    /* Highest index acknowledged durable (raft_core_persisted_upto());
+     * truncation lowers it, so entries through it are the stored ones. */
+    int64_t durable;
 };
 
 void raft_log_init(struct raft_log *l);
@@ -118,12 +120,19 @@ struct raft_core {
     /* Volatile state on leaders (peers[id] is unused). */
     struct raft_progress peers[RAFT_MAX_PEERS];
 
-    bool dirty; /* persistent state changed since raft_core_persisted() */
-    bool snap_dirty; /* ... and the snapshot is among the changes */
+    /* Since the last update was taken: the hard state it carried, and
+     * whether the snapshot changed (the log tracks its own changes). */
+    int64_t taken_term;
+    int taken_vote;
+    bool snap_dirty;
+    /* Highest currentTerm acknowledged durable: a leader's AppendEntries
+     * go out early only in a term that is. */
+    int64_t durable_term;
 
-    /* Outgoing requests, FIFO. */
-    struct raft_msg **out;
-    size_t out_head, out_len, out_cap;
+    /* Outgoing requests in order, and the array handed out with the last
+     * update (swapped at each take). */
+    struct raft_msg **out, **taken;
+    size_t out_len, out_cap, taken_cap;
 };
 
 /* core.c */

@@ -203,8 +203,13 @@ void raft_replication_advance_commit(struct raft_core *c, uint64_t now_ms)
         return;
     int64_t match[RAFT_MAX_PEERS];
     for (int i = 0; i < c->cfg.n; i++)
+#ifndef RAFT_BUG_COUNT_SELF_EARLY
+        match[i] = i == c->cfg.id ? c->log.durable /* §10.2.1 */
+                                  : c->peers[i].match_index;
+#else /* planted bug for labs/sim's teeth check: self counted unwritten */
         match[i] = i == c->cfg.id ? raft_log_last_index(&c->log)
                                   : c->peers[i].match_index;
+#endif
     qsort(match, (size_t)c->cfg.n, sizeof(match[0]), cmp_desc);
     int64_t n = match[raft_core_quorum(c) - 1]; /* held by a majority */
     if (n > c->commit_index &&
@@ -323,7 +328,6 @@ void raft_replication_recv_append_entries(struct raft_core *c,
         }
         for (; i < n; i++)
             raft_log_append(&c->log, es[i].term, es[i].data, es[i].len);
-        c->dirty = true;
         log_debug("APND", c->cfg.id, "<- S%d appended through %lld",
                   req->from, (long long)raft_log_last_index(&c->log));
         break;

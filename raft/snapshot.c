@@ -14,7 +14,7 @@ void raft_snapshot_set(struct raft_core *c, const void *data, size_t len)
 {
     free(c->snap);
     c->snap = NULL;
-    c->snap_dirty = true; /* callers set dirty too */
+    c->snap_dirty = true;
     c->snap_len = len;
     if (len) {
         c->snap = xmalloc(len);
@@ -86,7 +86,6 @@ void raft_snapshot_recv_install_snapshot(struct raft_core *c,
     }
     raft_snapshot_set(c, req->is.data, req->is.len); /* 5. */
     c->commit_index = index;
-    c->dirty = true;
     /* 8. happens through raft_core_next_apply(), which hands the snapshot
      * to the service because snapshot index > lastApplied. */
     log_debug("SNAP", c->cfg.id, "<- S%d installed snapshot through "

@@ -70,11 +70,11 @@ void raft_store_close(struct raft_store *s)
     buf_free(&s->scratch);
 }
 
-int raft_store_save(struct raft_store *s, struct raft_core *c,
-                    uint64_t *ticket)
+int raft_store_save(struct raft_store *s, const struct raft_core *c,
+                    const struct raft_update *u, uint64_t *ticket)
 {
     int rc = 0;
-    int64_t from = raft_core_log_changed_from(c);
+    int64_t from = u->log_from;
     bool head_saved = false;
     /* The order makes every prefix of these writes a valid state, since a
      * crash may keep any prefix of them: truncate before a snapshot, so
@@ -83,7 +83,7 @@ int raft_store_save(struct raft_store *s, struct raft_core *c,
      * entries of that term, which restore checks against it. */
     if (from != INT64_MAX)
         rc = persister_log_truncate(s->ps, from);
-    if (rc == 0 && raft_core_snapshot_changed(c)) {
+    if (rc == 0 && u->snap_changed) {
         rc = save_snapshot(s, c);
         head_saved = true;
     }
@@ -99,6 +99,5 @@ int raft_store_save(struct raft_store *s, struct raft_core *c,
     if (rc != 0)
         return rc;
     note_head(s, c);
-    raft_core_persisted(c);
     return 0;
 }

@@ -35,10 +35,10 @@ struct raft_store {
 int raft_store_open(struct raft_store *s, struct persister *ps,
                     const struct raft_core *c);
 void raft_store_close(struct raft_store *s);
-/* Write what changed since the last save, hand it to the file, and call
- * raft_core_persisted(). *ticket: what persister_sync() must cover before
- * anything that depends on this state leaves the process. */
-int raft_store_save(struct raft_store *s, struct raft_core *c,
-                    uint64_t *ticket);
+/* Write update u, just taken from c, and hand it to the file. *ticket:
+ * what persister_sync() must cover before anything that depends on this
+ * state leaves the process (then raft_core_persisted_upto(&u->mark)). */
+int raft_store_save(struct raft_store *s, const struct raft_core *c,
+                    const struct raft_update *u, uint64_t *ticket);
 
 #endif /* RAFT_STORE_H_ */

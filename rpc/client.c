@@ -335,6 +335,8 @@ static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
                 /* The last write to *p, still under c->mu (see
                  * rpc_internal.h): its caller may return once it sees it. */
                 __atomic_or_fetch(&p->fw, 1, __ATOMIC_RELEASE);
+            } else if (p->async) {
+                rpc_async_finished_locked(c, (struct rpc_acall *)p);
             }
         } else {
             log_trace("RPC", -1, "dropping reply for abandoned msgid %u",
@@ -349,10 +351,8 @@ static bool route_replies(struct rpc_conn *c, struct rpc_csock *s,
     return mine;
 }
 
-/* One round as the reader: route what is buffered, receive once (at most
- * a tick), route again. Called with the reader role, without c->mu. */
-static void read_round(struct rpc_conn *c, struct rpc_csock *s,
-                       const struct rpc_pending *me)
+void rpc_read_round(struct rpc_conn *c, struct rpc_csock *s,
+                    const struct rpc_pending *me)
 {
     int err = 0;
     if (route_replies(c, s, me, &err) || err)
@@ -423,10 +423,8 @@ static int ensure_sock_locked(struct rpc_conn *c, uint64_t deadline,
     return 0;
 }
 
-/* Unregister a finished call (unless the reader that completed it did)
- * and pass the reader role on if nobody holds it. */
-static void call_cleanup_locked(struct rpc_conn *c, struct rpc_csock *s,
-                                struct rpc_pending *p)
+void rpc_call_cleanup_locked(struct rpc_conn *c, struct rpc_csock *s,
+                             struct rpc_pending *p)
 {
     if (p->sock_released)
         return; /* s may be gone: do not touch it */
@@ -476,7 +474,7 @@ static int wait_reply_locked(struct rpc_end *e, struct rpc_conn *c,
         if (!s->reading && !s->dead) {
             s->reading = true;
             pthread_mutex_unlock(&c->mu);
-            read_round(c, s, p);
+            rpc_read_round(c, s, p);
             pthread_mutex_lock(&c->mu);
             s->reading = false;
             continue;
@@ -497,10 +495,9 @@ static int wait_reply_locked(struct rpc_end *e, struct rpc_conn *c,
     }
 }
 
-/* After the reply arrived: filter, error code, result decode. */
-static int deliver(struct rpc_end *e, const struct rpc_pending *p,
-                   const struct rpc_filter *f, void *ctx, rpc_decode_fn dec,
-                   void *reply)
+int rpc_deliver(struct rpc_end *e, const struct rpc_pending *p,
+                const struct rpc_filter *f, void *ctx, rpc_decode_fn dec,
+                void *reply)
 {
     struct rpc_msg m;
     if (rpc_wire_parse(p->reply, p->reply_len, &m) < 0)
@@ -531,118 +528,225 @@ static int deliver(struct rpc_end *e, const struct rpc_pending *p,
     return rc;
 }
 
-int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
-             const void *args, rpc_decode_fn dec, void *reply)
+void rpc_end_count_ok(struct rpc_end *e)
 {
+    RPC_ADD(&e->st_ok, 1);
+}
+
+bool rpc_end_is_closed(const struct rpc_end *e)
+{
+    return RPC_LOAD(&e->closed);
+}
+
+/* What rpc_call and rpc_call_async share up to the wait. */
+struct call_start {
+    struct obuf ob; /* the request, header and args */
+    size_t req_bytes;
+    const struct rpc_filter *f;
+    void *ctx;
+    uint64_t timeout_ms, deadline;
+    struct rpc_conn *c; /* referenced */
+};
+
+/* Encode and check the request, look at the end once, run on_request.
+ * 0, or the call's failure with nothing left held. */
+static int call_prepare(struct rpc_end *e, const char *method,
+                        rpc_encode_fn enc, const void *args, bool async,
+                        struct call_start *cs)
+{
+    if (async) {
+        /* Refused before anything counts it (see rpc_filter.any_thread):
+         * a caller that falls back to rpc_call makes one call, not two. */
+        pthread_mutex_lock(&e->mu);
+        bool refuse = e->filter && !e->filter->any_thread;
+        pthread_mutex_unlock(&e->mu);
+        if (refuse)
+            return ERR_INVAL;
+    }
     RPC_ADD(&e->st_calls, 1);
     if (RPC_LOAD(&e->closed))
         return ERR_CLOSED;
 
     /* Encode header + args into one buffer: one send(2) per call. */
-    struct obuf ob;
-    obuf_init(&ob);
+    struct obuf *ob = &cs->ob;
+    obuf_init(ob);
     size_t mlen = strlen(method);
-    obuf_reserve(&ob, mlen + 16);
-    size_t hdr = rpc_wire_req_header(ob.data, ob.cap, method, mlen);
-    ob.len = hdr;
+    obuf_reserve(ob, mlen + 16);
+    size_t hdr = rpc_wire_req_header(ob->data, ob->cap, method, mlen);
+    ob->len = hdr;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &ob, obuf_write);
+    msgpack_packer_init(&pk, ob, obuf_write);
     int rc = 0;
     if (enc)
         rc = enc(&pk, args);
     else
         msgpack_pack_map(&pk, 0);
     if (rc < 0) {
-        obuf_free(&ob);
+        obuf_free(ob);
         return rc;
     }
-    size_t req_bytes = ob.len - hdr;
+    cs->req_bytes = ob->len - hdr;
     /* Check the whole request as the server will: a buggy encoder
      * (nothing, two objects, too deep) must not reach the shared stream,
      * where it would break every other call on the connection. */
     size_t olen;
-    int vrc = rpc_scan_object(ob.data, ob.len, request_limits(), &olen);
-    if (vrc != 1 || olen != ob.len) {
+    int vrc = rpc_scan_object(ob->data, ob->len, request_limits(), &olen);
+    if (vrc != 1 || olen != ob->len) {
         log_warn("RPC", -1, "%s: encoder did not produce one valid object",
                  method);
-        obuf_free(&ob);
+        obuf_free(ob);
         return vrc == ERR_TOOBIG ? ERR_TOOBIG : ERR_INVAL;
     }
 
     /* One look at the end per call (callers sharing an end contend). */
     pthread_mutex_lock(&e->mu);
-    const struct rpc_filter *f = e->filter;
-    void *ctx = e->ctx;
-    uint64_t timeout_ms = e->timeout_ms;
+    cs->f = e->filter;
+    cs->ctx = e->ctx;
+    cs->timeout_ms = e->timeout_ms;
     struct rpc_conn *c = e->conn;
     if (c)
         rpc_conn_ref(c); /* set_addr may drop the end's reference */
     pthread_mutex_unlock(&e->mu);
-    if (f && f->on_request) {
-        rc = f->on_request(ctx, e, method, req_bytes);
-        if (rc < 0) {
-            if (c)
-                rpc_pool_put(c);
-            obuf_free(&ob);
-            return rc;
-        }
-    }
-    if (!c || RPC_LOAD(&e->closed)) {
+    const struct rpc_filter *f = cs->f;
+    if (async && f && !f->any_thread)
+        rc = ERR_INVAL; /* its hooks need the calling thread */
+    else if (f && f->on_request)
+        rc = f->on_request(cs->ctx, e, method, cs->req_bytes);
+    if (rc == 0 && (!c || RPC_LOAD(&e->closed)))
+        rc = c ? ERR_CLOSED : ERR_UNREACHABLE;
+    if (rc < 0) {
         if (c)
             rpc_pool_put(c);
-        obuf_free(&ob);
-        return c ? ERR_CLOSED : ERR_UNREACHABLE;
+        obuf_free(ob);
+        return rc;
     }
-    uint64_t deadline = clock_now_ns() + timeout_ms * 1000000ull;
+    cs->c = c;
+    cs->deadline = clock_now_ns() + cs->timeout_ms * 1000000ull;
+    return 0;
+}
 
-    struct rpc_pending p;
-    memset(&p, 0, offsetof(struct rpc_pending, reply_inline));
-    p.end = e;
-    p.conn = c;
+/* Register p on the connection's socket (connecting first if it has
+ * none) and send the request; ac is p's asynchronous call, or NULL.
+ * Returns 0 once p is registered, even if the send failed (p is then
+ * done with the failure), with *sp = the socket p references; or the
+ * failure with p never registered. */
+static int call_send(struct rpc_end *e, struct call_start *cs,
+                     struct rpc_pending *p, struct rpc_acall *ac,
+                     struct rpc_csock **sp)
+{
+    struct rpc_conn *c = cs->c;
+    memset(p, 0, offsetof(struct rpc_pending, reply_inline));
+    p->end = e;
+    p->conn = c;
+    p->async = ac != NULL;
 
     pthread_mutex_lock(&c->mu);
-    rc = ensure_sock_locked(c, deadline, &e->closed);
-    struct rpc_csock *s = NULL;
-    if (rc == 0) {
-        s = c->sock;
+    int rc = ensure_sock_locked(c, cs->deadline, &e->closed);
+    if (rc == 0 && ac)
+        rc = rpc_async_start_locked(c);
+    if (rc < 0) {
+        pthread_mutex_unlock(&c->mu);
+        return rc;
+    }
+    struct rpc_csock *s = c->sock;
+    s->refs++;
+    s->last_ms = clock_now_ms();
+    p->sock = s;
+    uint32_t msgid = p->msgid = alloc_msgid_locked(c);
+    rpc_pending_insert_locked(c, p);
+    if (ac) {
+        /* From here on the completion thread may finish and free ac (and
+         * drop its reference on s) at any time: keep s for the send and
+         * touch ac no more. */
         s->refs++;
-        s->last_ms = clock_now_ms();
-        p.sock = s;
-        p.msgid = alloc_msgid_locked(c);
-        rpc_pending_insert_locked(c, &p);
+        rpc_async_register_locked(c, ac);
     }
     pthread_mutex_unlock(&c->mu);
+    *sp = s;
 
+    rpc_wire_patch_msgid(cs->ob.data, msgid);
+    struct rpc_send_ctl ctl = {cs->timeout_ms * 1000000ull, cs->deadline,
+                               &e->closed};
+    int src = rpc_stream_send(&s->st, cs->ob.data, cs->ob.len, &ctl);
+    if (src < 0) {
+        /* A partial write corrupts the stream for every call on it: they
+         * fail with ERR_IO; a synchronous caller with the send's code. */
+        pthread_mutex_lock(&c->mu);
+        bool was_done = ac || p->done;
+        rpc_csock_fail_locked(c, s, ERR_IO);
+        if (!was_done)
+            p->rc = src;
+        pthread_mutex_unlock(&c->mu);
+    } else {
+        RPC_ADD(&e->st_req, cs->req_bytes);
+    }
+    if (ac) {
+        pthread_mutex_lock(&c->mu);
+        rpc_csock_unref_locked(c, s);
+        pthread_mutex_unlock(&c->mu);
+    }
+    return 0;
+}
+
+int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
+             const void *args, rpc_decode_fn dec, void *reply)
+{
+    struct call_start cs;
+    int rc = call_prepare(e, method, enc, args, false, &cs);
+    if (rc < 0)
+        return rc;
+    struct rpc_conn *c = cs.c;
+    struct rpc_pending p;
+    struct rpc_csock *s;
+    rc = call_send(e, &cs, &p, NULL, &s);
+    obuf_free(&cs.ob);
     if (rc == 0) {
-        rpc_wire_patch_msgid(ob.data, p.msgid);
-        struct rpc_send_ctl ctl = {timeout_ms * 1000000ull, deadline,
-                                   &e->closed};
-        int src = rpc_stream_send(&s->st, ob.data, ob.len, &ctl);
-        if (src < 0) {
-            /* A partial write corrupts the stream for every call on it. */
-            pthread_mutex_lock(&c->mu);
-            rpc_csock_fail_locked(c, s, ERR_IO);
-            rc = src;
-            call_cleanup_locked(c, s, &p);
+        bool fast;
+        pthread_mutex_lock(&c->mu);
+        rc = wait_reply_locked(e, c, s, &p, cs.deadline, cs.f, cs.ctx,
+                               &fast);
+        if (!fast) {
+            rpc_call_cleanup_locked(c, s, &p);
             pthread_mutex_unlock(&c->mu);
-        } else {
-            RPC_ADD(&e->st_req, req_bytes);
-            bool fast;
-            pthread_mutex_lock(&c->mu);
-            rc = wait_reply_locked(e, c, s, &p, deadline, f, ctx, &fast);
-            if (!fast) {
-                call_cleanup_locked(c, s, &p);
-                pthread_mutex_unlock(&c->mu);
-            }
         }
     }
-    obuf_free(&ob);
     rpc_pool_put(c);
 
     if (rc == 0)
-        rc = deliver(e, &p, f, ctx, dec, reply);
+        rc = rpc_deliver(e, &p, cs.f, cs.ctx, dec, reply);
     free(p.reply_heap);
     if (rc == 0)
-        RPC_ADD(&e->st_ok, 1);
+        rpc_end_count_ok(e);
+    return rc;
+}
+
+int rpc_call_async(struct rpc_end *e, const char *method, rpc_encode_fn enc,
+                   const void *args, rpc_decode_fn dec, void *reply,
+                   rpc_done_fn done, void *done_ctx)
+{
+    struct call_start cs;
+    int rc = call_prepare(e, method, enc, args, true, &cs);
+    if (rc < 0)
+        return rc;
+    struct rpc_acall *ac = xmalloc(sizeof(*ac));
+    ac->f = cs.f;
+    ac->fctx = cs.ctx;
+    ac->dec = dec;
+    ac->reply = reply;
+    ac->done = done;
+    ac->done_ctx = done_ctx;
+    ac->deadline_ns = cs.deadline;
+    ac->next_poll_ns = clock_now_ns() + RPC_TICK_MS * 1000000ull;
+    struct rpc_csock *s;
+    /* Once registered, the completion thread owns ac and cs.c's reference
+     * and may release both before call_send returns: it keeps its own. */
+    rpc_conn_ref(cs.c);
+    rc = call_send(e, &cs, &ac->p, ac, &s);
+    obuf_free(&cs.ob);
+    if (rc < 0) {
+        free(ac);
+        rpc_pool_put(cs.c);
+    }
+    rpc_pool_put(cs.c);
     return rc;
 }

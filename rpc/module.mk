@@ -4,6 +4,7 @@ $(eval $(call module_lib,rpc,$(RPC_SRCS)))
 
 $(eval $(call unit_test,test_rpc_codec,rpc/tests/test_rpc_codec.c,rpc common))
 $(eval $(call unit_test,test_rpc_call,rpc/tests/test_rpc_call.c rpc/tests/rpc_testlib.c,rpc common))
+$(eval $(call unit_test,test_rpc_async,rpc/tests/test_rpc_async.c rpc/tests/rpc_testlib.c,rpc common))
 $(eval $(call unit_test,test_rpc_hostile,rpc/tests/test_rpc_hostile.c rpc/tests/rpc_testlib.c,rpc common))
 
 # --- fuzzing (clang + libFuzzer; not part of `all`) ------------------------

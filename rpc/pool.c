@@ -39,6 +39,7 @@ struct rpc_conn *rpc_pool_get(const char *addr_str,
     c->refs = 1;
     pthread_mutex_init(&c->mu, NULL);
     clock_cond_init(&c->cond);
+    clock_cond_init(&c->acond);
     c->next_msgid = 1;
     c->next = pool_head;
     pool_head = c;
@@ -86,6 +87,7 @@ void rpc_pool_put(struct rpc_conn *c)
         csock_free(s);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cond);
+    pthread_cond_destroy(&c->acond);
     free(c->addr_str);
     free(c);
 }
@@ -147,7 +149,10 @@ void rpc_csock_fail_locked(struct rpc_conn *c, struct rpc_csock *s, int err)
                 p->done = true;
                 p->rc = err;
                 s->npending--;
-                rpc_pending_kick_locked(p);
+                if (p->async)
+                    rpc_async_finished_locked(c, (struct rpc_acall *)p);
+                else
+                    rpc_pending_kick_locked(c, p);
             }
         }
     }
@@ -165,13 +170,14 @@ void rpc_csock_handoff_locked(struct rpc_conn *c, struct rpc_csock *s,
     for (unsigned b = 0; b < RPC_PENDING_BUCKETS; b++) {
         for (struct rpc_pending *p = c->table[b]; p; p = p->hnext) {
             if (p != me && p->sock == s && !p->done && p->waiting) {
-                rpc_pending_kick_locked(p);
+                rpc_pending_kick_locked(c, p);
                 return;
             }
         }
     }
     /* Nobody is blocked yet: the next caller to wait sees `reading` false
-     * and takes the role itself. */
+     * and takes the role itself; a completion thread is told now. */
+    rpc_async_wake_locked(c);
 }
 
 void rpc_pool_wake_end(const struct rpc_end *e)
@@ -184,7 +190,7 @@ void rpc_pool_wake_end(const struct rpc_end *e)
         for (unsigned b = 0; b < RPC_PENDING_BUCKETS; b++)
             for (struct rpc_pending *p = c->table[b]; p; p = p->hnext)
                 if (p->end == e)
-                    rpc_pending_kick_locked(p);
+                    rpc_pending_kick_locked(c, p);
         pthread_cond_broadcast(&c->cond); /* calls waiting to connect */
         pthread_mutex_unlock(&c->mu);
     }
@@ -205,8 +211,12 @@ void rpc_futex_wake(uint32_t *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-void rpc_pending_kick_locked(struct rpc_pending *p)
+void rpc_pending_kick_locked(struct rpc_conn *c, struct rpc_pending *p)
 {
+    if (p->async) {
+        rpc_async_wake_locked(c);
+        return;
+    }
     /* Under conn->mu the caller cannot leave before we are done here. */
     __atomic_add_fetch(&p->fw, 2, __ATOMIC_RELEASE);
     if (p->waiting)

@@ -221,7 +221,7 @@ struct rpc_end;
 /* Fault-injection hook on the client path (labs/ installs one so the
  * graded tests reproduce labrpc's unreliable network over real TCP; system
  * code cannot tell). Every callback is optional and runs on the calling
- * thread; callbacks may block, but should sleep with rpc_end_sleep() so
+ * thread (asynchronous calls: see any_thread); callbacks may block, but should sleep with rpc_end_sleep() so
  * that rpc_end_shutdown() interrupts them. */
 struct rpc_filter {
     /* Before the request is sent; req_bytes is the encoded args size.
@@ -236,6 +236,12 @@ struct rpc_filter {
     /* After the reply arrived, before it is decoded. Return 0 to deliver,
      * or a negative code to drop it (the call fails with that code). */
     int (*on_reply)(void *ctx, struct rpc_end *end, size_t reply_bytes);
+    /* The hooks keep no per-call state in the calling thread, so
+     * rpc_call_async may run on_wait and on_reply on its completion
+     * thread (one at a time per connection, never under rpc's locks).
+     * Without it rpc_call_async refuses the end's calls (ERR_INVAL): a
+     * filter is never bypassed, only used where it is valid. */
+    bool any_thread;
 };
 
 /* A destination. No I/O happens here: the connection is made on the first
@@ -275,8 +281,34 @@ int rpc_end_sleep(struct rpc_end *e, uint64_t ms);
 int rpc_call(struct rpc_end *e, const char *method, rpc_encode_fn enc,
              const void *args, rpc_decode_fn dec, void *reply);
 
+/* Asynchronous rpc_call: the same encoding, filter, timeout and failure
+ * semantics, without a thread blocked per outstanding call.
+ *
+ * Returns 0 once the request was handed to the connection: done(done_ctx,
+ * rc) then runs exactly once, later, with rpc_call's return code, after
+ * the result was decoded into reply (which must stay valid until then).
+ * A negative return (encoding, filter refusal in on_request, ERR_CLOSED,
+ * ERR_UNREACHABLE or ERR_TIMEOUT while connecting, ERR_INVAL for an end
+ * whose filter lacks any_thread) means done never runs.
+ *
+ * The calling thread runs the encoder, on_request (which may block, as in
+ * rpc_call), the connect if the connection has no socket yet, and the
+ * send. Completions run on the connection's completion thread (one per
+ * connection with asynchronous calls pending, exiting shortly after the
+ * last one; it also reads replies for every call on the connection), one
+ * at a time, in the order the calls finished. done must not block for
+ * long (it delays every other completion on the connection) but may take
+ * locks and issue new calls, asynchronous or not.
+ * rpc_end_shutdown() completes every pending call with ERR_CLOSED within
+ * about one tick (10 ms); rpc_end_free() needs every done to have run and every
+ * rpc_call_async to have returned. */
+typedef void (*rpc_done_fn)(void *done_ctx, int rc);
+int rpc_call_async(struct rpc_end *e, const char *method, rpc_encode_fn enc,
+                   const void *args, rpc_decode_fn dec, void *reply,
+                   rpc_done_fn done, void *done_ctx);
+
 struct rpc_end_stats {
-    uint64_t calls;       /* rpc_call invocations */
+    uint64_t calls;       /* rpc_call / rpc_call_async invocations */
     uint64_t ok;          /* calls that returned 0 */
     uint64_t req_bytes;   /* encoded args bytes of calls sent */
     uint64_t reply_bytes; /* encoded result bytes of replies delivered */

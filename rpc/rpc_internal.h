@@ -11,6 +11,7 @@
  *   pool.c     client side: process-wide connection pool, sockets, pending
  *              call table, failure handling
  *   client.c   ends and rpc_call (leader/follower reading)
+ *   async.c    rpc_call_async's completion thread
  *   server.c   server object, services, acceptor, close, counters
  *   sconn.c    server connections: reader loop, request execution
  *   workers.c  server thread pool (grows on demand, idle threads exit)
@@ -358,11 +359,28 @@ struct rpc_pending {
     bool waiting;                /* asleep on fw (conn->mu) */
     bool sock_released;          /* unregistered + sock ref dropped by the
                                     reader that completed us (conn->mu) */
+    bool async;                  /* part of a struct rpc_acall */
     int rc;                      /* 0: reply attached; else the failure */
     uint8_t *reply;              /* the whole response message */
     size_t reply_len;
     uint8_t *reply_heap;         /* owned if not inline */
     uint8_t reply_inline[RPC_PENDING_INLINE];
+};
+
+/* An asynchronous call (async.c): heap-allocated, owned by the conn's
+ * completion thread once registered. `p.done` set means finished: it is
+ * then on the conn's done queue (in finishing order) until completed. */
+struct rpc_acall {
+    struct rpc_pending p;             /* p.async set */
+    struct rpc_acall *prev, *next;    /* conn->alive list (conn->mu) */
+    struct rpc_acall *dnext;          /* conn->done queue (conn->mu) */
+    const struct rpc_filter *f;
+    void *fctx;
+    rpc_decode_fn dec;
+    void *reply;
+    rpc_done_fn done;
+    void *done_ctx;
+    uint64_t deadline_ns, next_poll_ns;
 };
 
 #define RPC_PENDING_BUCKETS 64
@@ -377,6 +395,14 @@ struct rpc_conn {
     bool connecting;
     uint32_t next_msgid;
     struct rpc_pending *table[RPC_PENDING_BUCKETS];
+    /* Asynchronous calls (async.c): unfinished ones, finished ones
+     * awaiting their completion, and the completion thread serving them
+     * (runs while `acalls` is nonzero, and lingers briefly after). */
+    struct rpc_acall *alive;
+    struct rpc_acall *done_head, *done_tail;
+    unsigned acalls;             /* registered, not yet completed */
+    bool areader;                /* the completion thread exists */
+    pthread_cond_t acond;        /* wakes it: work, reader role, shutdown */
 };
 
 /* Pool references (addr is copied). rpc_conn_ref() needs a reference
@@ -396,8 +422,40 @@ struct rpc_pending *rpc_pending_find_locked(struct rpc_conn *c,
 /* Wake one undone call on s (other than me) to take over reading. */
 void rpc_csock_handoff_locked(struct rpc_conn *c, struct rpc_csock *s,
                               const struct rpc_pending *me);
-/* Wake p to re-check its state under conn->mu (conn->mu held). */
-void rpc_pending_kick_locked(struct rpc_pending *p);
+/* Wake p to re-check its state under conn->mu (conn->mu held); an
+ * asynchronous call has no waiter: its completion thread is woken. */
+void rpc_pending_kick_locked(struct rpc_conn *c, struct rpc_pending *p);
+
+/* client.c, shared with async.c */
+/* One round as the reader of s (the caller holds the reader role, not
+ * c->mu): route what is buffered, receive once (at most a tick), route
+ * again. `me` (may be NULL) is the caller's own call. */
+void rpc_read_round(struct rpc_conn *c, struct rpc_csock *s,
+                    const struct rpc_pending *me);
+/* Unregister a finished call (unless the reader that completed it did)
+ * and pass the reader role on if nobody holds it. c->mu held. */
+void rpc_call_cleanup_locked(struct rpc_conn *c, struct rpc_csock *s,
+                             struct rpc_pending *p);
+/* After the reply arrived: on_reply, the error code, the decode. */
+int rpc_deliver(struct rpc_end *e, const struct rpc_pending *p,
+                const struct rpc_filter *f, void *ctx, rpc_decode_fn dec,
+                void *reply);
+/* Count a successful call in the end's stats. */
+void rpc_end_count_ok(struct rpc_end *e);
+/* rpc_end_shutdown() was called on e. */
+bool rpc_end_is_closed(const struct rpc_end *e);
+
+/* async.c: the completion side of rpc_call_async */
+/* Make sure c's completion thread runs: 0 or ERR_NOMEM. c->mu held. */
+int rpc_async_start_locked(struct rpc_conn *c);
+/* Register ac (its pending already in the table; the thread started).
+ * c->mu held. */
+void rpc_async_register_locked(struct rpc_conn *c, struct rpc_acall *ac);
+/* ac's pending just became done (reply routed or socket failed): queue
+ * it for completion. c->mu held. */
+void rpc_async_finished_locked(struct rpc_conn *c, struct rpc_acall *ac);
+/* Wake the completion thread, if any. c->mu held. */
+void rpc_async_wake_locked(struct rpc_conn *c);
 /* Futex helpers (private futexes; deadline on CLOCK_MONOTONIC). */
 void rpc_futex_wait(uint32_t *addr, uint32_t val, uint64_t deadline_ns);
 void rpc_futex_wake(uint32_t *addr);

@@ -17,6 +17,8 @@
 #       budget (RSS <= budget + 64 MiB) and answering
 #   F6  3,000 pipelined Gets on one connection: <= 64 threads, the same
 #       leader after the burst, at most 1% ErrWrongLeader
+#   F10 a stopped (SIGSTOP) follower for 5 s: the leader's thread count
+#       grows by at most 8, writes commit, the leader stays
 #   F7  a snapshot or Raft state that does not decode (valid checksum) is fatal at start,
 #       with a message, instead of serving without the data
 #   F8  kvcli batch carries spaces and 10 KiB values intact and refuses a
@@ -205,6 +207,29 @@ else
     bad F6 "3000 pipelined Gets: max $maxt threads, leader $LEADER -> ${l_after:-none}, term $term0 -> $term1; $(cat "$WORK/f6.out")"
 fi
 
+# --- F10: a frozen follower ------------------------------------------------------------
+# A stopped process accepts connections (the kernel does) but never
+# answers: every heartbeat to it stays outstanding until its timeout.
+# One blocked thread per outstanding call grew the leader by ~10 threads
+# a second; the driver's asynchronous calls keep it flat.
+FPID=$(pid_of "$FOLLOWER")
+t_before=$(threads "$LPID")
+kill -STOP "$FPID"
+maxt=0
+for i in $(seq 1 50); do
+    t=$(threads "$LPID"); ((t > maxt)) && maxt=$t
+    sleep 0.1
+done
+"$BIN/kvcli" -s "$ADDRS" -t 5000 put f10 frozen >/dev/null 2>&1
+put_rc=$?
+kill -CONT "$FPID"
+l_after=$("$CLUSTER" leader 5)
+if ((maxt <= t_before + 8)) && ((put_rc == 0)) && [ "$l_after" = "$LEADER" ]; then
+    pass "F10 follower stopped 5 s: leader threads $t_before -> max $maxt, a write committed, leader $LEADER kept"
+else
+    bad F10 "follower stopped 5 s: leader threads $t_before -> max $maxt (allowed +8), write rc=$put_rc, leader $LEADER -> ${l_after:-none}"
+fi
+
 # --- F4: idle connections and a slow sender ------------------------------------------
 FADDR=$(addr_of "$FOLLOWER")
 FPID=$(pid_of "$FOLLOWER")
@@ -387,7 +412,7 @@ else
 fi
 
 if [ ${#failed[@]} -eq 0 ]; then
-    printf '  ... Passed --  %4d s  findings 1-9 and the combined attack\n' $((SECONDS - t0))
+    printf '  ... Passed --  %4d s  findings 1-10 and the combined attack\n' $((SECONDS - t0))
     exit 0
 fi
 echo "--- FAIL: test-hostile: ${failed[*]} ($((SECONDS - t0)) s)"

@@ -1,5 +1,8 @@
 /* check.c - the invariants (Raft paper, Figure 3), checked after every
- * step, plus the persist-before-send rule and the core's contracts.
+ * step, plus the persist-before-send rule (held messages and replies
+ * leave only with what they claim on the disk), the durable-commit rule
+ * (a leader's new commit index is on a majority of disks: its early
+ * AppendEntries may run ahead of its own) and the core's contracts.
  *
  * Ground truth is learned as the run goes, from every peer:
  *   truth[index]     the committed (term, command) and the service hash
@@ -340,25 +343,42 @@ static void log_walk(struct sim_world *w, int i, bool full)
 /* ------------------------------------------------------------------------
  * Persistence */
 
-void sim_check_persisted(struct sim_world *w, int i)
+void sim_disk_view_of(const struct raft_core *c, struct sim_disk_view *v)
 {
-    const struct raft_core *c = w->peer[i].core;
-    struct sim_shadow *sh = &w->peer[i].sh;
-    sh->p_term = raft_core_term(c);
-    sh->p_vote = raft_core_voted_for(c);
-    sh->p_snap_index = raft_core_snapshot_index(c);
-    sh->p_snap_term = raft_core_snapshot_term(c);
-    sh->p_last = raft_core_last_index(c);
-    sh->p_last_term = raft_core_term_at(c, sh->p_last);
+    v->term = raft_core_term(c);
+    v->vote = raft_core_voted_for(c);
+    v->snap_index = raft_core_snapshot_index(c);
+    v->snap_term = raft_core_snapshot_term(c);
+    v->last = raft_core_last_index(c);
+    v->last_term = raft_core_term_at(c, v->last);
 }
 
-/* Persistent state that changed must be flagged by need_persist(). */
+void sim_check_durable(struct sim_world *w, int i,
+                       const struct sim_disk_view *v)
+{
+    struct sim_shadow *sh = &w->peer[i].sh;
+    sh->p_term = v->term;
+    sh->p_vote = v->vote;
+    sh->p_snap_index = v->snap_index;
+    sh->p_snap_term = v->snap_term;
+    sh->p_last = v->last;
+    sh->p_last_term = v->last_term;
+}
+
+void sim_check_persisted(struct sim_world *w, int i)
+{
+    struct sim_disk_view v;
+    sim_disk_view_of(w->peer[i].core, &v);
+    sim_check_durable(w, i, &v);
+}
+
+/* Persistent state that changed must come with an update. */
 static void disk_current(struct sim_world *w, int i)
 {
     const struct raft_core *c = w->peer[i].core;
     const struct sim_shadow *sh = &w->peer[i].sh;
-    if (raft_core_need_persist(c))
-        return;
+    if (raft_core_has_update(c) || w->peer[i].nwrites)
+        return; /* (a slow write is on its way) */
     int64_t last = raft_core_last_index(c);
     if (raft_core_term(c) != sh->p_term ||
         raft_core_voted_for(c) != sh->p_vote ||
@@ -366,7 +386,7 @@ static void disk_current(struct sim_world *w, int i)
         raft_core_snapshot_term(c) != sh->p_snap_term || last != sh->p_last ||
         raft_core_term_at(c, last) != sh->p_last_term)
         sim_fail(w, "Persistence",
-                 "S%d changed persistent state without need_persist(): now "
+                 "S%d changed persistent state without an update: now "
                  "T%lld vote %d snap %lld/T%lld last %lld/T%lld, on disk "
                  "T%lld vote %d snap %lld/T%lld last %lld/T%lld",
                  i, (long long)raft_core_term(c), raft_core_voted_for(c),
@@ -403,7 +423,10 @@ void sim_check_outgoing(struct sim_world *w, int i, const struct raft_msg *m,
                          (long long)sh->p_last);
             break;
         case RAFT_MSG_APPEND_ENTRIES:
-            if (m->ae.prev_log_index + (int64_t)m->ae.n_entries > sh->p_last)
+            /* A leader's early AppendEntries may run ahead of its disk
+             * (§10.2.1); durable_quorum() checks what that allows. */
+            if (!m->early &&
+                m->ae.prev_log_index + (int64_t)m->ae.n_entries > sh->p_last)
                 sim_fail(w, rule,
                          "S%d sent entries through %lld, disk holds %lld", i,
                          (long long)(m->ae.prev_log_index +
@@ -555,6 +578,45 @@ static void append_only(struct sim_world *w, int i, int64_t term)
         sh->lao_cmd = id;
 }
 
+/* Election Safety: peer i leads `term`, and nobody else ever did. The
+ * first time, the new leader must hold every committed entry. */
+static void note_leader(struct sim_world *w, int i, int64_t term)
+{
+    const struct raft_core *c = w->peer[i].core;
+    int *slot = leader_slot(w, term);
+    if (*slot < 0) {
+        *slot = i;
+        w->stats.elections++;
+        int64_t last = raft_core_last_index(c);
+        sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
+                       raft_core_term_at(c, last));
+        w->peer[i].sh.lao_term = 0;
+        log_walk(w, i, true);
+        if (!w->failed)
+            new_leader_complete(w, i, term);
+    } else if (*slot != i) {
+        sim_fail(w, "Election Safety",
+                 "S%d and S%d are both leaders of term %lld", *slot, i,
+                 (long long)term);
+    }
+}
+
+/* A leader's new commit index must be on the disks of a majority: it
+ * may send entries before its own copy is durable (§10.2.1), but counts
+ * itself only once it is. (Disks record the last index only, so this
+ * checks lengths, which suffices against counting an unwritten copy.) */
+static void durable_quorum(struct sim_world *w, int i, int64_t commit)
+{
+    int have = 0;
+    for (int j = 0; j < w->n; j++)
+        have += w->peer[j].sh.p_last >= commit;
+    if (2 * have <= w->n)
+        sim_fail(w, "Durable commit",
+                 "S%d committed %lld as leader of T%lld, but only %d of %d "
+                 "disks hold that index", i, (long long)commit,
+                 (long long)raft_core_term(w->peer[i].core), have, w->n);
+}
+
 static void check_peer(struct sim_world *w, int i)
 {
     struct sim_peer *p = &w->peer[i];
@@ -588,21 +650,7 @@ static void check_peer(struct sim_world *w, int i)
     enum raft_role role = raft_core_role(c);
     int claimed = raft_core_leader(c);
     if (role == RAFT_LEADER) {
-        int *slot = leader_slot(w, term);
-        if (*slot < 0) {
-            *slot = i;
-            w->stats.elections++;
-            sim_trace_note(w, SIM_TR_LEADER, i, -1, term, last,
-                           raft_core_term_at(c, last));
-            sh->lao_term = 0;
-            log_walk(w, i, true);
-            if (!w->failed)
-                new_leader_complete(w, i, term);
-        } else if (*slot != i) {
-            sim_fail(w, "Election Safety",
-                     "S%d and S%d are both leaders of term %lld", *slot, i,
-                     (long long)term);
-        }
+        note_leader(w, i, term);
         if (claimed != i && !w->failed)
             sim_fail(w, "Core contract", "S%d leads T%lld but names S%d",
                      i, (long long)term, claimed);
@@ -620,6 +668,10 @@ static void check_peer(struct sim_world *w, int i)
     if (w->failed)
         return;
 
+    if (role == RAFT_LEADER && commit > sh->commit_seen && commit > si)
+        durable_quorum(w, i, commit);
+    if (w->failed)
+        return;
     /* Commits: any peer's commit index is evidence of a commit decision. */
     int64_t from = sh->commit_seen + 1;
     if (from < si)
@@ -639,6 +691,16 @@ static void check_peer(struct sim_world *w, int i)
     sh->commit_seen = commit;
     if (!w->failed)
         log_walk(w, i, w->opt.full_check);
+}
+
+void sim_check_crashing(struct sim_world *w, int i)
+{
+    const struct raft_core *c = w->peer[i].core;
+    if (raft_core_role(c) != RAFT_LEADER)
+        return;
+    /* It won an election in this event and may have told the others
+     * (early heartbeats): the win counts as if the step had ended. */
+    note_leader(w, i, raft_core_term(c));
 }
 
 void sim_check_step(struct sim_world *w)

@@ -34,6 +34,7 @@ void sim_profile_draw(struct sim_world *w)
     static const size_t batches[] = {RAFT_MAX_BATCH_BYTES,
                                      RAFT_MAX_BATCH_BYTES, 64, 1000};
     static const uint32_t jitters[] = {0, 2, 10};
+    static const uint32_t disk_delays[] = {0, 0, 3, 30};
 
     /* Always draw the size, so --peers keeps the rest of the profile. */
     int n = PICK(r, sizes);
@@ -75,6 +76,7 @@ void sim_profile_draw(struct sim_world *w)
     }
     p->max_batch_bytes = PICK(r, batches);
     p->tick_jitter = PICK(r, jitters);
+    p->disk_delay_max = PICK(r, disk_delays);
 }
 
 uint64_t sim_fault_delay(struct sim_world *w)

@@ -110,6 +110,16 @@ static struct sim_heap_item heap_pop(struct sim_net *n)
     return top;
 }
 
+void sim_net_hold(struct sim_world *w, uint32_t wire)
+{
+    w->net.wires[wire].refs++;
+}
+
+void sim_net_release(struct sim_world *w, uint32_t wire)
+{
+    wire_release(&w->net, wire);
+}
+
 uint64_t sim_net_next(const struct sim_net *n)
 {
     return n->heap_len ? n->heap[0].at : SIM_NONE;

@@ -1,14 +1,17 @@
 /* peer.c - a peer's life: boot, crash, restart from what it persisted,
- * and the "what to do afterwards" sequence of raft_core.h after every
- * event: PERSIST (encode_state + snapshot to the simulated disk), then
- * SEND (the reply first, then every popped request), then APPLY (to the
- * service, which may compact and so persist again). A crash throws away
- * everything but the disk; a crash "in the middle of an event" strikes
- * after the core changed in memory but before the persist step, so
- * nothing of that event survives or is sent. */
+ * and after every event the core's updates carried out by
+ * raft_ready_run() (raft/ready.h), as the real driver does: PERSIST
+ * (encode_state + snapshot to the simulated disk), SEND (the requests,
+ * then the reply), APPLY (to the service, which may compact and so
+ * persist again). A crash throws away everything but the disk; a crash
+ * "in the middle of an event" strikes after the core changed in memory
+ * but before its update reached the disk: nothing of that event survives,
+ * and only the requests allowed out before their update is durable (a
+ * leader's early AppendEntries, Raft thesis §10.2.1) were sent. */
 #include "common/buf.h"
 #include "common/err.h"
 #include "labs/sim/sim_internal.h"
+#include "raft/ready.h"
 
 static struct raft_core *new_core(struct sim_world *w, int i)
 {
@@ -47,20 +50,76 @@ static void retime(struct sim_world *w, int i)
     p->tick_at = t < w->now ? w->now : t;
 }
 
-static void persist(struct sim_world *w, int i)
+/* raft_ready_run()'s callbacks for peer i; wire/primary: the request
+ * whose reply the event released. */
+struct settle {
+    struct sim_world *w;
+    int i;
+    uint32_t wire;
+    bool primary;
+    bool replied;
+};
+
+static enum raft_ready_stored disk_persist(void *ctx, struct raft_core *c,
+                                           const struct raft_update *u)
 {
-    struct sim_peer *p = &w->peer[i];
-    if (!raft_core_need_persist(p->core))
-        return;
+    struct settle *x = ctx;
+    struct sim_peer *p = &x->w->peer[x->i];
+    if (p->crash_pending)
+        return RAFT_READY_LOST;
+    bool changed = raft_update_changed(u);
+    if (p->nwrites || (x->w->prof.disk_delay_max && changed)) {
+        /* Durable behind the slow writes: a record for it, unless it has
+         * nothing to store or hold (the last one stands for it). */
+        bool holds = x->wire && !x->replied;
+        for (size_t k = 0; k < u->n_msgs && !holds; k++)
+            holds = !u->msgs[k]->early;
+        if (changed || holds)
+            sim_disk_write(x->w, x->i, c, u);
+        return RAFT_READY_PENDING;
+    }
+    if (!raft_update_changed(u))
+        return RAFT_READY_DURABLE;
     buf_clear(&p->disk_state);
-    raft_core_encode_state(p->core, &p->disk_state);
-    size_t len;
-    const uint8_t *snap = raft_core_snapshot(p->core, &len);
+    raft_core_encode_state(c, &p->disk_state);
     buf_clear(&p->disk_snap);
-    buf_append(&p->disk_snap, snap, len);
-    raft_core_persisted(p->core);
-    sim_check_persisted(w, i);
+    buf_append(&p->disk_snap, u->snap, u->snap_len);
+    sim_check_persisted(x->w, x->i);
+    return RAFT_READY_DURABLE;
 }
+
+static void net_send(void *ctx, struct raft_msg *m, bool held)
+{
+    struct settle *x = ctx;
+    if (held)
+        sim_disk_hold_msg(x->w, x->i, m);
+    else
+        sim_net_send_request(x->w, x->i, m);
+}
+
+static void net_reply(void *ctx, const struct raft_msg *reply, bool held)
+{
+    struct settle *x = ctx;
+    x->replied = true;
+    if (held)
+        sim_disk_hold_reply(x->w, x->i, x->wire, x->primary, reply);
+    else
+        sim_net_send_reply(x->w, x->wire, x->primary, reply);
+}
+
+static void service_apply(void *ctx, const struct raft_apply *a)
+{
+    struct settle *x = ctx;
+    if (!x->w->failed)
+        sim_service_apply(x->w, x->i, a);
+}
+
+static const struct raft_ready_ops settle_ops = {
+    .persist = disk_persist,
+    .send = net_send,
+    .reply = net_reply,
+    .apply = service_apply,
+};
 
 void sim_peer_boot(struct sim_world *w, int i)
 {
@@ -87,6 +146,7 @@ void sim_peer_crash(struct sim_world *w, int i)
 {
     struct sim_peer *p = &w->peer[i];
     bool midway = p->crash_pending;
+    sim_disk_drop(w, i, true); /* writes not yet durable are lost */
     raft_core_free(p->core);
     p->core = NULL;
     p->inc++; /* replies to the old incarnation's requests go nowhere */
@@ -125,30 +185,16 @@ void sim_peer_restart(struct sim_world *w, int i)
 void sim_peer_settle(struct sim_world *w, int i, uint32_t wire, bool primary,
                      const struct raft_msg *reply)
 {
-    struct sim_peer *p = &w->peer[i];
-    if (p->crash_pending) {
+    struct settle x = {w, i, wire, primary, false};
+    if (!raft_ready_run(w->peer[i].core, &settle_ops, &x, wire ? reply : NULL,
+                        w->now)) {
+        /* The crash struck midway: the reply never leaves. */
+        sim_check_crashing(w, i);
         sim_peer_crash(w, i);
         if (wire)
             sim_net_send_reply(w, wire, primary, NULL);
         return;
     }
-    /* 1. PERSIST */
-    persist(w, i);
-    /* 2. SEND: the reply, then the requests. */
-    if (wire)
-        sim_net_send_reply(w, wire, primary, reply);
-    struct raft_msg *m;
-    while ((m = raft_core_pop_msg(p->core)) != NULL)
-        sim_net_send_request(w, i, m);
-    /* 3. APPLY; the service may compact, which must reach the disk too
-     * (nothing waits on it, but a crash must not lose the snapshot the
-     * trimmed log depends on). */
-    struct raft_apply a;
-    while (!w->failed && raft_core_next_apply(p->core, &a))
-        sim_service_apply(w, i, &a);
-    persist(w, i);
-    while ((m = raft_core_pop_msg(p->core)) != NULL)
-        sim_net_send_request(w, i, m);
     retime(w, i);
 }
 

@@ -3,7 +3,8 @@
  * entry points.
  *
  *   world.c    schedule life cycle and the event loop
- *   peer.c     boot, crash, restart; persist -> send -> apply after events
+ *   peer.c     boot, crash, restart; the core's updates after events
+ *   disk.c     the slow disk: writes durable later, messages held till then
  *   net.c      messages in flight: a heap of timed events
  *   fault.c    the fault profile and the fault injector (nemesis)
  *   service.c  the per-peer state machine and the clients
@@ -63,6 +64,7 @@ struct sim_profile {
     uint32_t heartbeat_ms, election_min_ms, election_max_ms;
     size_t max_batch_bytes;
     uint32_t tick_jitter; /* a driver ticks up to this late */
+    uint32_t disk_delay_max; /* ms until a write is durable (0: at once) */
 };
 
 /* ------------------------------------------------------------------------
@@ -143,6 +145,14 @@ struct sim_shadow {
     uint32_t log_changes;
 };
 
+/* What a peer's disk holds (the persistent state's summary). */
+struct sim_disk_view {
+    int64_t term, snap_index, snap_term, last, last_term;
+    int vote;
+};
+
+struct sim_write; /* disk.c */
+
 struct sim_peer {
     struct raft_core *core; /* NULL while down */
     uint32_t inc;           /* incarnation: bumped by each crash */
@@ -152,6 +162,8 @@ struct sim_peer {
     bool crash_pending;     /* crash during the next event, unpersisted */
     struct buf disk_state;  /* the persister: raft_core_encode_state() */
     struct buf disk_snap;   /*                and raft_core_snapshot() */
+    struct sim_write **writes; /* not yet durable, oldest first */
+    size_t nwrites, cap_writes;
     struct sim_service svc;
     struct sim_shadow sh;
 };
@@ -202,6 +214,7 @@ enum sim_tr_kind {
     SIM_TR_INSTALL, /* service installed a snapshot */
     SIM_TR_COMPACT,
     SIM_TR_LIVENESS,
+    SIM_TR_DURABLE, /* a slow write reached the disk */
 };
 
 struct sim_trace_rec {
@@ -283,6 +296,23 @@ void sim_peer_tick(struct sim_world *w, int i);
 /* The up leader with the highest term, or -1. */
 int sim_peer_leader(const struct sim_world *w);
 
+/* disk.c */
+/* When peer p's oldest pending write is durable (SIM_NONE: none). */
+uint64_t sim_disk_next(const struct sim_peer *p);
+/* Peer i wrote update u (durable later, after every earlier write). */
+void sim_disk_write(struct sim_world *w, int i, const struct raft_core *c,
+                    const struct raft_update *u);
+/* A request, or the reply to `wire`, waits for the newest write. */
+void sim_disk_hold_msg(struct sim_world *w, int i, struct raft_msg *m);
+void sim_disk_hold_reply(struct sim_world *w, int i, uint32_t wire,
+                         bool primary, const struct raft_msg *reply);
+/* The oldest write of peer i is durable: store it, release what it held,
+ * acknowledge it to the core and carry out what follows. */
+void sim_disk_step(struct sim_world *w, int i);
+/* Forget peer i's pending writes (a crash: notify the requesters of held
+ * replies; or the end of a schedule). */
+void sim_disk_drop(struct sim_world *w, int i, bool notify);
+
 /* net.c */
 void sim_net_free(struct sim_net *n);
 /* Drop everything in flight (end of a schedule). */
@@ -295,6 +325,9 @@ void sim_net_send_request(struct sim_world *w, int src, struct raft_msg *m);
  * answering; the requester will see a failure). */
 void sim_net_send_reply(struct sim_world *w, uint32_t wire, bool primary,
                         const struct raft_msg *reply);
+/* Keep the request in `wire` (for a reply sent later) / let it go. */
+void sim_net_hold(struct sim_world *w, uint32_t wire);
+void sim_net_release(struct sim_world *w, uint32_t wire);
 /* Deliver the next network event (now == its time). Events meant for a
  * crashed incarnation find it gone (its `inc` changed) and vanish. */
 void sim_net_deliver(struct sim_world *w);
@@ -326,7 +359,12 @@ void sim_check_reset(struct sim_world *w);
 void sim_check_free(struct sim_world *w);
 /* After every step. */
 void sim_check_step(struct sim_world *w);
-/* Peer i persisted: remember what is on its disk. */
+/* The summary of c's persistent state. */
+void sim_disk_view_of(const struct raft_core *c, struct sim_disk_view *v);
+/* Peer i's disk now holds v (durable): remember it. */
+void sim_check_durable(struct sim_world *w, int i,
+                       const struct sim_disk_view *v);
+/* Peer i persisted its current state, durable at once. */
 void sim_check_persisted(struct sim_world *w, int i);
 /* Peer i booted or restarted from its disk: compare, reset its shadow. */
 void sim_check_booted(struct sim_world *w, int i);
@@ -339,6 +377,9 @@ void sim_check_applied(struct sim_world *w, int i, int64_t index,
  * the reply to m; what the message claims must already be on its disk. */
 void sim_check_outgoing(struct sim_world *w, int i, const struct raft_msg *m,
                         const struct raft_msg *reply);
+/* Peer i crashes midway through an event, after its early messages
+ * left: note what they may have told the others (a won election). */
+void sim_check_crashing(struct sim_world *w, int i);
 /* End of schedule: whole-log checks on every peer. */
 void sim_check_final(struct sim_world *w);
 

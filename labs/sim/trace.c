@@ -210,6 +210,11 @@ static void format(const struct sim_trace_rec *r, char *out, size_t cap)
         snprintf(out, cap, "S%d service installs snapshot %lld/T%lld",
                  r->peer, (long long)r->a, (long long)r->term);
         break;
+    case SIM_TR_DURABLE:
+        snprintf(out, cap, "S%d disk: write durable (T%lld, last %lld), "
+                 "%lld message(s) released", r->peer, (long long)r->term,
+                 (long long)r->a, (long long)r->b);
+        break;
     case SIM_TR_COMPACT:
         snprintf(out, cap, "S%d service snapshots through %lld (%lld bytes)",
                  r->peer, (long long)r->a, (long long)r->b);
@@ -244,6 +249,9 @@ static void print_profile(const struct sim_world *w)
            "timeouts %u/%u-%u ms; batch %zu bytes\n", p->snap_every,
            p->client_mean_ms, (long long)p->window, p->heartbeat_ms,
            p->election_min_ms, p->election_max_ms, p->max_batch_bytes);
+    if (p->disk_delay_max)
+        printf("  slow disk: a write is durable 1-%u ms later\n",
+               p->disk_delay_max);
 }
 
 static void print_peers(const struct sim_world *w)

@@ -43,6 +43,7 @@ struct sim_world *sim_world_new(void)
 static void teardown(struct sim_world *w)
 {
     for (int i = 0; i < SIM_MAX_PEERS; i++) {
+        sim_disk_drop(w, i, false);
         raft_core_free(w->peer[i].core);
         w->peer[i].core = NULL;
     }
@@ -58,6 +59,7 @@ void sim_world_free(struct sim_world *w)
         buf_free(&w->peer[i].disk_state);
         buf_free(&w->peer[i].disk_snap);
         free(w->peer[i].sh.log);
+        free(w->peer[i].writes);
     }
     sim_net_free(&w->net);
     sim_check_free(w);
@@ -99,7 +101,14 @@ static void start(struct sim_world *w, uint64_t seed,
                       : SIM_NONE;
 }
 
-enum step_kind { STEP_NET, STEP_TICK, STEP_RESTART, STEP_CLIENT, STEP_FAULT };
+enum step_kind {
+    STEP_NET,
+    STEP_TICK,
+    STEP_DISK,
+    STEP_RESTART,
+    STEP_CLIENT,
+    STEP_FAULT
+};
 
 /* Fire the earliest event. */
 static void step(struct sim_world *w)
@@ -111,6 +120,12 @@ static void step(struct sim_world *w)
         if (w->peer[i].tick_at < t) {
             t = w->peer[i].tick_at;
             what = STEP_TICK;
+            who = i;
+        }
+    for (int i = 0; i < w->n; i++)
+        if (sim_disk_next(&w->peer[i]) < t) {
+            t = sim_disk_next(&w->peer[i]);
+            what = STEP_DISK;
             who = i;
         }
     for (int i = 0; i < w->n; i++)
@@ -140,6 +155,9 @@ static void step(struct sim_world *w)
         break;
     case STEP_TICK:
         sim_peer_tick(w, who);
+        break;
+    case STEP_DISK:
+        sim_disk_step(w, who);
         break;
     case STEP_RESTART:
         sim_peer_restart(w, who);

@@ -2,7 +2,9 @@
  * driven by hand-fed events: elections, vote rules, the AppendEntries
  * consistency check and its conflict hints, the commit rule, snapshots,
  * persistence, restart. A tiny synchronous "network" (struct cluster)
- * delivers messages in FIFO order for the multi-peer tests. */
+ * delivers messages in FIFO order for the multi-peer tests. Every core's
+ * updates go through raft_ready_run() (raft/ready.h) with a synchronous
+ * "disk", into one outbox the tests pop from (pop()). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "raft/raft_core.h"
+#include "raft/ready.h"
 
 /* ------------------------------------------------------------------------
  * Fixture: up to 5 cores, a fake persister per core, a FIFO network */
@@ -49,19 +52,124 @@ static struct raft_core *new_core(int id, int n, uint64_t seed)
     return new_core_at(id, n, seed, 0);
 }
 
+/* raft_ready_run()'s callbacks for the tests: a disk that is durable at
+ * once (the state blob and the snapshot, if given), an outbox for
+ * requests, and the reply of an event handed back. */
+struct disk {
+    struct raft_core *c;
+    struct buf *state, *snap; /* NULL: not kept */
+    bool changed;             /* some update carried state */
+    bool replied;             /* the event's reply was released */
+};
+
+#define MAXOUT 4096
+static struct {
+    struct raft_core *c;
+    struct raft_msg *m;
+} outq[MAXOUT];
+static size_t outn;
+
+static enum raft_ready_stored disk_persist(void *ctx, struct raft_core *c,
+                                           const struct raft_update *u)
+{
+    struct disk *d = ctx;
+    if (!raft_update_changed(u))
+        return RAFT_READY_DURABLE;
+    d->changed = true;
+    if (d->state) {
+        buf_clear(d->state);
+        raft_core_encode_state(c, d->state);
+        buf_clear(d->snap);
+        if (u->snap_len)
+            buf_append(d->snap, u->snap, u->snap_len);
+    }
+    return RAFT_READY_DURABLE;
+}
+
+static void outbox_send(void *ctx, struct raft_msg *m, bool held)
+{
+    struct disk *d = ctx;
+    assert_false(held);
+    assert_true(outn < MAXOUT);
+    outq[outn].c = d->c;
+    outq[outn].m = m;
+    outn++;
+}
+
+static void disk_reply(void *ctx, const struct raft_msg *reply, bool held)
+{
+    struct disk *d = ctx;
+    (void)reply;
+    assert_false(held);
+    d->replied = true;
+}
+
+static const struct raft_ready_ops test_ops = {
+    .persist = disk_persist,
+    .send = outbox_send,
+    .reply = disk_reply,
+    .apply = NULL, /* apply() below checks the order itself */
+};
+
+/* Carry out c's updates (state kept in state/snap if not NULL); true if
+ * any of them carried state to store. */
+static bool settle_to(struct raft_core *c, struct buf *state, struct buf *snap)
+{
+    struct disk d = {c, state, snap, false, false};
+    assert_true(raft_ready_run(c, &test_ops, &d, NULL, 0));
+    return d.changed;
+}
+
+static bool settle(struct raft_core *c)
+{
+    return settle_to(c, NULL, NULL);
+}
+
+/* c's next request, once its updates are carried out; NULL if none. */
+static struct raft_msg *pop(struct raft_core *c)
+{
+    settle(c);
+    for (size_t k = 0; k < outn; k++) {
+        if (outq[k].c != c)
+            continue;
+        struct raft_msg *m = outq[k].m;
+        memmove(&outq[k], &outq[k + 1], (outn - k - 1) * sizeof(outq[0]));
+        outn--;
+        return m;
+    }
+    return NULL;
+}
+
+static void core_free(struct raft_core *c)
+{
+    size_t keep = 0;
+    for (size_t k = 0; k < outn; k++) {
+        if (outq[k].c == c)
+            raft_msg_free(outq[k].m);
+        else
+            outq[keep++] = outq[k];
+    }
+    outn = keep;
+    raft_core_free(c);
+}
+
 static void persist(struct cluster *cl, int i)
 {
-    struct raft_core *c = cl->c[i];
-    if (!raft_core_need_persist(c))
-        return;
-    buf_clear(&cl->state[i]);
-    raft_core_encode_state(c, &cl->state[i]);
-    size_t len;
-    const uint8_t *s = raft_core_snapshot(c, &len);
-    buf_clear(&cl->snap[i]);
-    if (len)
-        buf_append(&cl->snap[i], s, len);
-    raft_core_persisted(c);
+    settle_to(cl->c[i], &cl->state[i], &cl->snap[i]);
+}
+
+/* Peer `to` handles request m; its reply reaches the sender once the
+ * update it depends on is stored. */
+static void deliver(struct cluster *cl, int from, const struct raft_msg *m)
+{
+    int to = m->to;
+    struct raft_msg reply;
+    assert_int_equal(raft_core_recv_request(cl->c[to], m, &reply, cl->now),
+                     0);
+    struct disk d = {cl->c[to], &cl->state[to], &cl->snap[to], false, false};
+    assert_true(raft_ready_run(cl->c[to], &test_ops, &d, &reply, cl->now));
+    assert_true(d.replied);
+    raft_core_recv_reply(cl->c[from], m, &reply, cl->now);
 }
 
 /* Apply whatever is ready, checking the 6.5840 applier rules: commands
@@ -96,7 +204,7 @@ static void cluster_init(struct cluster *cl, int n)
 static void cluster_free(struct cluster *cl)
 {
     for (int i = 0; i < cl->n; i++) {
-        raft_core_free(cl->c[i]);
+        core_free(cl->c[i]);
         buf_free(&cl->state[i]);
         buf_free(&cl->snap[i]);
     }
@@ -105,7 +213,7 @@ static void cluster_free(struct cluster *cl)
 /* Crash peer i and restart it from its persisted state. */
 static void cluster_restart(struct cluster *cl, int i)
 {
-    raft_core_free(cl->c[i]);
+    core_free(cl->c[i]);
     cl->c[i] = new_core_at(i, cl->n, 7000 + cl->now * 31 + (uint64_t)i, cl->now);
     assert_int_equal(raft_core_restore(cl->c[i], cl->state[i].data,
                                        cl->state[i].len, cl->snap[i].data,
@@ -124,19 +232,14 @@ static void cluster_settle(struct cluster *cl)
         for (int i = 0; i < cl->n; i++) {
             persist(cl, i);
             struct raft_msg *m;
-            while ((m = raft_core_pop_msg(cl->c[i])) != NULL) {
+            while ((m = pop(cl->c[i])) != NULL) {
                 progress = true;
                 int to = m->to;
                 if (!cl->up[i] || !cl->up[to]) {
                     raft_core_send_failed(cl->c[i], m, cl->now);
                 } else {
-                    struct raft_msg reply;
                     cl->delivered++;
-                    assert_int_equal(raft_core_recv_request(cl->c[to], m,
-                                                            &reply, cl->now),
-                                     0);
-                    persist(cl, to); /* before the reply leaves */
-                    raft_core_recv_reply(cl->c[i], m, &reply, cl->now);
+                    deliver(cl, i, m);
                     apply(cl, to);
                 }
                 raft_msg_free(m);
@@ -214,7 +317,7 @@ static void feed_entries(struct raft_core *c, int from, int64_t term,
     struct raft_msg reply;
     assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
     assert_true(reply.aer.success);
-    raft_core_persisted(c);
+    settle(c);
 }
 
 static struct raft_msg vote_req(int from, int64_t term, int64_t last_index,
@@ -226,6 +329,20 @@ static struct raft_msg vote_req(int from, int64_t term, int64_t last_index,
     m.term = term;
     m.rv.last_log_index = last_index;
     m.rv.last_log_term = last_term;
+    return m;
+}
+
+/* A positive reply of the given type in term (a granted vote, a
+ * successful AppendEntries). */
+static struct raft_msg yes_reply(enum raft_msg_type type, int64_t term)
+{
+    struct raft_msg m = {0};
+    m.type = type;
+    m.term = term;
+    if (type == RAFT_MSG_REQUEST_VOTE_REPLY)
+        m.rvr.vote_granted = true;
+    else
+        m.aer.success = true;
     return m;
 }
 
@@ -243,16 +360,16 @@ static void test_election_on_timeout(void **state)
     assert_true(d >= RAFT_ELECTION_MIN_MS && d < RAFT_ELECTION_MAX_MS);
     raft_core_tick(c, d - 1);
     assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
-    assert_false(raft_core_need_persist(c));
+    assert_false(settle(c));
     raft_core_tick(c, d);
     assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
     assert_int_equal(raft_core_term(c), 1);
     assert_int_equal(raft_core_voted_for(c), 0);
-    assert_true(raft_core_need_persist(c));
-    raft_core_persisted(c);
+    assert_true(settle(c));
+    settle(c);
     int seen = 0;
     struct raft_msg *m;
-    while ((m = raft_core_pop_msg(c)) != NULL) {
+    while ((m = pop(c)) != NULL) {
         assert_int_equal(m->type, RAFT_MSG_REQUEST_VOTE);
         assert_int_equal(m->term, 1);
         assert_int_equal(m->from, 0);
@@ -265,7 +382,7 @@ static void test_election_on_timeout(void **state)
     assert_true(d2 >= d + RAFT_ELECTION_MIN_MS);
     raft_core_tick(c, d2);
     assert_int_equal(raft_core_term(c), 2);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* One granted vote out of two peers is a majority of three. Duplicate
@@ -275,14 +392,11 @@ static void test_election_counting(void **state)
     (void)state;
     struct raft_core *c = new_core(0, 5, 1);
     raft_core_tick(c, 1000);
-    raft_core_persisted(c);
+    settle(c);
     struct raft_msg *reqs[4];
     for (int i = 0; i < 4; i++)
-        reqs[i] = raft_core_pop_msg(c);
-    struct raft_msg yes = {0};
-    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
-    yes.term = 1;
-    yes.rvr.vote_granted = true;
+        reqs[i] = pop(c);
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 1);
     raft_core_recv_reply(c, reqs[0], &yes, 1001);
     raft_core_recv_reply(c, reqs[0], &yes, 1001); /* duplicate */
     assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
@@ -292,7 +406,7 @@ static void test_election_counting(void **state)
     /* A leader sends heartbeats to everybody at once. */
     int hb = 0;
     struct raft_msg *m;
-    while ((m = raft_core_pop_msg(c)) != NULL) {
+    while ((m = pop(c)) != NULL) {
         assert_int_equal(m->type, RAFT_MSG_APPEND_ENTRIES);
         assert_int_equal(m->ae.n_entries, 0);
         hb++;
@@ -307,10 +421,10 @@ static void test_election_counting(void **state)
     assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
     assert_int_equal(raft_core_term(c), 5);
     assert_int_equal(raft_core_voted_for(c), -1);
-    assert_true(raft_core_need_persist(c));
+    assert_true(settle(c));
     for (int i = 0; i < 4; i++)
         raft_msg_free(reqs[i]);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* RequestVote receiver rules: reject lower terms; one vote per term;
@@ -341,12 +455,12 @@ static void test_vote_rules(void **state)
     assert_false(reply.rvr.vote_granted);
 
     r = vote_req(2, 3, 3, 2); /* same last term, same length: ok */
-    raft_core_persisted(c);
+    settle(c);
     assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
     assert_true(reply.rvr.vote_granted);
     assert_int_equal(raft_core_voted_for(c), 2);
-    assert_true(raft_core_need_persist(c)); /* vote must be on disk */
-    raft_core_persisted(c);
+    assert_true(settle(c)); /* vote must be on disk */
+    settle(c);
 
     r = vote_req(2, 3, 3, 2); /* same candidate again (lost reply) */
     assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), 0);
@@ -369,7 +483,7 @@ static void test_vote_rules(void **state)
     r = vote_req(1, -1, 0, 0);
     assert_int_equal(raft_core_recv_request(c, &r, &reply, 0), ERR_BADARGS);
     assert_int_equal(raft_core_term(c), 4);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* A granted vote resets the election timer; a denied one doesn't. */
@@ -389,7 +503,7 @@ static void test_vote_resets_timer(void **state)
     assert_false(reply.rvr.vote_granted);
     assert_true(raft_core_next_deadline(c) == d1);
     (void)d0;
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -428,7 +542,7 @@ static void test_append_consistency(void **state)
 
     /* Matching prefix at 3, conflicting entry at 4: truncate 4..5 and
      * append; commit = min(leaderCommit, last new entry). */
-    raft_core_persisted(c);
+    settle(c);
     const int64_t nt[] = {3};
     struct raft_entry es[1] = {{3, (const uint8_t *)"y", 1}};
     (void)nt;
@@ -437,11 +551,11 @@ static void test_append_consistency(void **state)
     m.ae.n_entries = 1;
     assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
     assert_true(reply.aer.success);
-    assert_true(raft_core_need_persist(c));
+    assert_true(settle(c));
     assert_int_equal(raft_core_last_index(c), 4);
     assert_int_equal(raft_core_term_at(c, 4), 3);
     assert_int_equal(raft_core_commit_index(c), 4);
-    raft_core_persisted(c);
+    settle(c);
 
     /* A delayed, older AppendEntries whose entries we already hold does
      * not truncate anything (and needs no persist). */
@@ -452,7 +566,7 @@ static void test_append_consistency(void **state)
     assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
     assert_true(reply.aer.success);
     assert_int_equal(raft_core_last_index(c), 4);
-    assert_false(raft_core_need_persist(c));
+    assert_false(settle(c));
 
     /* An entry that would replace a committed one is refused. */
     struct raft_entry bad[1] = {{3, (const uint8_t *)"z", 1}};
@@ -467,7 +581,7 @@ static void test_append_consistency(void **state)
     m = ae_req(1, 3, 4, 3, 100);
     assert_int_equal(raft_core_recv_request(c, &m, &reply, 0), 0);
     assert_int_equal(raft_core_commit_index(c), 4);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* A candidate that hears from a leader of its term becomes a follower. */
@@ -477,14 +591,14 @@ static void test_append_converts_candidate(void **state)
     struct raft_core *c = new_core(0, 3, 11);
     raft_core_tick(c, 1000);
     assert_int_equal(raft_core_role(c), RAFT_CANDIDATE);
-    raft_core_persisted(c);
+    settle(c);
     struct raft_msg m = ae_req(2, 1, 0, 0, 0), reply;
     assert_int_equal(raft_core_recv_request(c, &m, &reply, 1001), 0);
     assert_true(reply.aer.success);
     assert_int_equal(raft_core_role(c), RAFT_FOLLOWER);
     assert_int_equal(raft_core_leader(c), 2);
     assert_int_equal(raft_core_voted_for(c), 0); /* the vote stays */
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -576,19 +690,14 @@ static void slow_link(struct cluster *cl, int l, int slow, int *with,
 {
     struct raft_msg *m;
     persist(cl, l);
-    while ((m = raft_core_pop_msg(cl->c[l])) != NULL) {
+    while ((m = pop(cl->c[l])) != NULL) {
         bool drop = false;
         if (m->to == slow && m->type == RAFT_MSG_APPEND_ENTRIES) {
             drop = m->ae.n_entries > 0;
             (*(drop ? with : without))++;
         }
         if (!drop) {
-            struct raft_msg reply;
-            assert_int_equal(raft_core_recv_request(cl->c[m->to], m, &reply,
-                                                    cl->now),
-                             0);
-            persist(cl, m->to);
-            raft_core_recv_reply(cl->c[l], m, &reply, cl->now);
+            deliver(cl, l, m);
             apply(cl, m->to);
         }
         raft_msg_free(m);
@@ -696,13 +805,10 @@ static void test_commit_rule_current_term_only(void **state)
     const int64_t t1[] = {1};
     feed_entries(c, 2, 1, 0, 0, t1, 1, 0);
     raft_core_tick(c, 5000); /* candidate in term 2 */
-    raft_core_persisted(c);
-    struct raft_msg *rv1 = raft_core_pop_msg(c);
-    struct raft_msg *rv2 = raft_core_pop_msg(c);
-    struct raft_msg yes = {0};
-    yes.type = RAFT_MSG_REQUEST_VOTE_REPLY;
-    yes.term = 2;
-    yes.rvr.vote_granted = true;
+    settle(c);
+    struct raft_msg *rv1 = pop(c);
+    struct raft_msg *rv2 = pop(c);
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 2);
     raft_core_recv_reply(c, rv1, &yes, 5001);
     assert_int_equal(raft_core_role(c), RAFT_LEADER);
     raft_msg_free(rv1);
@@ -710,10 +816,10 @@ static void test_commit_rule_current_term_only(void **state)
 
     /* The heartbeat to peer 1 starts at prev 1. Peer 1 lacks it and says
      * so; the leader backs up and sends index 1. */
-    struct raft_msg *hb = raft_core_pop_msg(c);
+    struct raft_msg *hb = pop(c);
     if (hb->to != 1) {
         raft_msg_free(hb);
-        hb = raft_core_pop_msg(c);
+        hb = pop(c);
     }
     assert_int_equal(hb->to, 1);
     assert_int_equal(hb->ae.prev_log_index, 1);
@@ -726,7 +832,7 @@ static void test_commit_rule_current_term_only(void **state)
     raft_msg_free(hb);
     struct raft_msg *m;
     struct raft_msg *resend = NULL;
-    while ((m = raft_core_pop_msg(c)) != NULL) {
+    while ((m = pop(c)) != NULL) {
         if (m->to == 1 && m->ae.n_entries == 1)
             resend = m;
         else
@@ -734,10 +840,7 @@ static void test_commit_rule_current_term_only(void **state)
     }
     assert_non_null(resend);
     assert_int_equal(resend->ae.prev_log_index, 0);
-    struct raft_msg ok = {0};
-    ok.type = RAFT_MSG_APPEND_ENTRIES_REPLY;
-    ok.term = 2;
-    ok.aer.success = true;
+    struct raft_msg ok = yes_reply(RAFT_MSG_APPEND_ENTRIES_REPLY, 2);
     raft_core_recv_reply(c, resend, &ok, 5003);
     raft_msg_free(resend);
     /* Index 1 (term 1) is on a majority, but not committed. */
@@ -750,9 +853,9 @@ static void test_commit_rule_current_term_only(void **state)
     int64_t idx;
     assert_int_equal(raft_core_propose(c, "n", 1, 5004, &idx, NULL), 0);
     assert_int_equal(idx, 2);
-    raft_core_persisted(c);
+    settle(c);
     struct raft_msg *ae = NULL;
-    while ((m = raft_core_pop_msg(c)) != NULL) {
+    while ((m = pop(c)) != NULL) {
         if (m->to == 1)
             ae = m;
         else
@@ -763,9 +866,9 @@ static void test_commit_rule_current_term_only(void **state)
     raft_core_recv_reply(c, ae, &ok, 5005);
     raft_msg_free(ae);
     assert_int_equal(raft_core_commit_index(c), 2);
-    while ((m = raft_core_pop_msg(c)) != NULL)
+    while ((m = pop(c)) != NULL)
         raft_msg_free(m);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* TestBackup3B in miniature: a leader with a long divergent log history
@@ -904,7 +1007,7 @@ static void test_snapshot_keeps_suffix(void **state)
     assert_int_equal(a.index, 3);
     assert_int_equal(a.term, 1);
     assert_false(raft_core_next_apply(c, &a));
-    raft_core_persisted(c);
+    settle(c);
 
     /* Mismatching term at the snapshot point: discard the entire log. */
     m.term = 3;
@@ -932,7 +1035,7 @@ static void test_snapshot_keeps_suffix(void **state)
     struct raft_entry e;
     assert_true(raft_core_entry(c, 6, &e));
     assert_memory_equal(e.data, "b", 1);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -951,15 +1054,24 @@ static void test_persist_round_trip(void **state)
     struct raft_apply a;
     while (raft_core_next_apply(c, &a))
         ;
-    /* A vote changes the state, not the snapshot; a compaction both. */
-    assert_true(raft_core_need_persist(c));
-    assert_false(raft_core_snapshot_changed(c));
-    raft_core_persisted(c);
+    /* A vote changes the hard state, not the snapshot or the log; a
+     * compaction the snapshot only. */
+    struct raft_update u;
+    raft_core_take_update(c, &u);
+    assert_true(raft_update_changed(&u));
+    assert_true(u.hard_changed);
+    assert_false(u.snap_changed);
+    assert_int_equal(u.term, 4);
+    assert_int_equal(u.voted_for, 2);
+    raft_core_persisted_upto(c, &u.mark, 0);
     assert_int_equal(raft_core_compact(c, 2, "snap", 4), 0);
-    assert_true(raft_core_need_persist(c));
-    assert_true(raft_core_snapshot_changed(c));
-    raft_core_persisted(c);
-    assert_false(raft_core_snapshot_changed(c));
+    raft_core_take_update(c, &u);
+    assert_true(u.snap_changed);
+    assert_false(u.hard_changed);
+    assert_int_equal(u.snap_index, 2);
+    assert_int_equal(u.snap_len, 4);
+    raft_core_take_update(c, &u);
+    assert_false(raft_update_changed(&u));
     struct buf b = BUF_INIT;
     raft_core_encode_state(c, &b);
 
@@ -986,7 +1098,7 @@ static void test_persist_round_trip(void **state)
         assert_int_equal(raft_core_restore(e, b.data, cut, NULL, 0),
                          ERR_CORRUPT);
         assert_int_equal(raft_core_term(e), 0);
-        raft_core_free(e);
+        core_free(e);
     }
     b.data[0] ^= 0xff;
     struct raft_core *e = new_core(1, 3, 7);
@@ -997,11 +1109,11 @@ static void test_persist_round_trip(void **state)
     b.data[2] = 9;
     assert_int_equal(raft_core_restore(e, b.data, b.len, NULL, 0),
                      ERR_CORRUPT);
-    raft_core_free(e);
+    core_free(e);
     buf_free(&b);
     buf_free(&b2);
-    raft_core_free(c);
-    raft_core_free(d);
+    core_free(c);
+    core_free(d);
 }
 
 /* Garbage never crashes the decoder. */
@@ -1020,7 +1132,7 @@ static void test_persist_fuzz(void **state)
             bytes[0] = 1; /* get past the version byte */
         struct raft_core *c = new_core(0, 3, 1);
         (void)raft_core_restore(c, bytes, n, NULL, 0);
-        raft_core_free(c);
+        core_free(c);
         x = x * 6364136223846793005ull + 1442695040888963407ull;
     }
 }
@@ -1038,7 +1150,7 @@ static void test_persist_size(void **state)
     printf("persisted state, 10 one-byte entries: %zu bytes\n", b.len);
     assert_true(b.len <= 6 + 10 * 3);
     buf_free(&b);
-    raft_core_free(c);
+    core_free(c);
 }
 
 /* A restarted peer keeps term, vote and log, starts applying after its
@@ -1091,10 +1203,201 @@ static void test_single_peer(void **state)
     assert_int_equal(raft_core_role(c), RAFT_LEADER);
     int64_t idx;
     assert_int_equal(raft_core_propose(c, "x", 1, 1001, &idx, NULL), 0);
+    /* Committed once its own copy is durable, and not before. */
+    assert_int_equal(raft_core_commit_index(c), 0);
+    settle(c);
     assert_int_equal(raft_core_commit_index(c), 1);
-    raft_core_persisted(c);
-    assert_null(raft_core_pop_msg(c));
-    raft_core_free(c);
+    assert_null(pop(c));
+    core_free(c);
+}
+
+/* ------------------------------------------------------------------------
+ * The update/acknowledge contract (raft_core.h, raft/ready.h) */
+
+/* A three-peer leader of term 1 whose term is durable; its heartbeats
+ * are discarded. */
+static struct raft_core *new_leader(void)
+{
+    struct raft_core *c = new_core(0, 3, 21);
+    raft_core_tick(c, 1000);
+    struct raft_msg *rv = pop(c); /* settles: term and vote durable */
+    struct raft_msg yes = yes_reply(RAFT_MSG_REQUEST_VOTE_REPLY, 1);
+    raft_core_recv_reply(c, rv, &yes, 1001);
+    raft_msg_free(rv);
+    assert_int_equal(raft_core_role(c), RAFT_LEADER);
+    struct raft_msg *m;
+    while ((m = pop(c)) != NULL)
+        raft_msg_free(m);
+    return c;
+}
+
+/* Raft thesis §10.2.1: the leader sends a new entry before its own copy
+ * is durable, but counts itself in the commit quorum only once the
+ * caller acknowledges it. */
+static void test_leader_sends_before_durable(void **state)
+{
+    (void)state;
+    struct raft_core *c = new_leader();
+    int64_t idx;
+    assert_int_equal(raft_core_propose(c, "x", 1, 1100, &idx, NULL), 0);
+    struct raft_update u;
+    raft_core_take_update(c, &u);
+    assert_int_equal(u.log_from, idx);
+    assert_int_equal(u.last_index, idx);
+    assert_false(u.hard_changed);
+    assert_int_equal(u.n_msgs, 2);
+    struct raft_msg *ae[2] = {u.msgs[0], u.msgs[1]};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(ae[k]->type, RAFT_MSG_APPEND_ENTRIES);
+        assert_int_equal(ae[k]->ae.n_entries, 1);
+        assert_true(ae[k]->early); /* may leave now */
+    }
+    struct raft_mark mark = u.mark;
+    /* One follower has it; with the leader's unwritten copy that would be
+     * two of three, but the leader does not count yet. */
+    struct raft_msg ok = yes_reply(RAFT_MSG_APPEND_ENTRIES_REPLY, 1);
+    raft_core_recv_reply(c, ae[0], &ok, 1101);
+    int64_t match;
+    assert_true(raft_core_progress(c, ae[0]->to, NULL, &match));
+    assert_int_equal(match, idx);
+    assert_int_equal(raft_core_commit_index(c), 0);
+    /* Its own write is durable: now it counts. */
+    raft_core_persisted_upto(c, &mark, 1102);
+    assert_int_equal(raft_core_commit_index(c), idx);
+    raft_core_recv_reply(c, ae[1], &ok, 1103);
+
+    /* The other way round: acknowledged first, committed by the first
+     * follower's reply. And both followers commit without the leader. */
+    assert_int_equal(raft_core_propose(c, "y", 1, 1200, &idx, NULL), 0);
+    raft_core_take_update(c, &u);
+    mark = u.mark;
+    struct raft_msg *ae2[2] = {NULL, NULL};
+    for (size_t k = 0; k < u.n_msgs; k++) {
+        if (u.msgs[k]->ae.n_entries && !ae2[u.msgs[k]->to - 1])
+            ae2[u.msgs[k]->to - 1] = u.msgs[k];
+        else
+            raft_msg_free(u.msgs[k]);
+    }
+    assert_non_null(ae2[0]);
+    assert_non_null(ae2[1]);
+    raft_core_recv_reply(c, ae2[0], &ok, 1201);
+    assert_int_equal(raft_core_commit_index(c), idx - 1);
+    raft_core_recv_reply(c, ae2[1], &ok, 1202);
+    assert_int_equal(raft_core_commit_index(c), idx);
+    /* A late acknowledgement of an older mark changes nothing. */
+    raft_core_persisted_upto(c, &mark, 1203);
+    assert_int_equal(raft_core_commit_index(c), idx);
+    for (int k = 0; k < 2; k++) {
+        raft_msg_free(ae[k]);
+        raft_msg_free(ae2[k]);
+    }
+    core_free(c);
+}
+
+/* A stand-in for an asynchronous disk: every update is durable "later",
+ * and what raft_ready_run() releases is recorded. */
+struct slow_disk {
+    enum raft_ready_stored answer;
+    int sent, held, replies, held_replies;
+    struct raft_mark mark; /* of the last update */
+};
+
+static enum raft_ready_stored slow_persist(void *ctx, struct raft_core *c,
+                                           const struct raft_update *u)
+{
+    struct slow_disk *d = ctx;
+    (void)c;
+    d->mark = u->mark;
+    return d->answer;
+}
+
+static void slow_send(void *ctx, struct raft_msg *m, bool held)
+{
+    struct slow_disk *d = ctx;
+    d->sent++;
+    d->held += held;
+    raft_msg_free(m);
+}
+
+static void slow_reply(void *ctx, const struct raft_msg *reply, bool held)
+{
+    struct slow_disk *d = ctx;
+    (void)reply;
+    d->replies++;
+    d->held_replies += held;
+}
+
+static const struct raft_ready_ops slow_ops = {
+    .persist = slow_persist,
+    .send = slow_send,
+    .reply = slow_reply,
+    .apply = NULL,
+};
+
+/* Figure 2: a follower's reply (an acknowledged entry, a vote) and a
+ * candidate's RequestVote are held until their update is durable; a
+ * leader's AppendEntries are not; a crash midway loses the held ones. */
+static void test_reply_held_until_durable(void **state)
+{
+    (void)state;
+    struct slow_disk d = {RAFT_READY_PENDING, 0, 0, 0, 0, {0, 0, 0}};
+    struct raft_core *c = new_core(1, 3, 31);
+    struct raft_entry es[1] = {{1, (const uint8_t *)"x", 1}};
+    struct raft_msg m = ae_req(0, 1, 0, 0, 0), reply;
+    m.ae.entries = es;
+    m.ae.n_entries = 1;
+    assert_int_equal(raft_core_recv_request(c, &m, &reply, 10), 0);
+    assert_true(reply.aer.success);
+    assert_true(raft_ready_run(c, &slow_ops, &d, &reply, 10));
+    assert_int_equal(d.replies, 1);
+    assert_int_equal(d.held_replies, 1); /* not before the entry is stored */
+    assert_int_equal(d.mark.last_index, 1);
+    /* A vote: held too. */
+    struct raft_msg rv = vote_req(2, 2, 1, 1);
+    assert_int_equal(raft_core_recv_request(c, &rv, &reply, 20), 0);
+    assert_true(reply.rvr.vote_granted);
+    assert_true(raft_ready_run(c, &slow_ops, &d, &reply, 20));
+    assert_int_equal(d.held_replies, 2);
+    assert_int_equal(d.mark.term, 2);
+    /* A reply that changes nothing still waits (earlier writes may be
+     * pending): the caller's persist decides, and said PENDING. */
+    assert_int_equal(raft_core_recv_request(c, &rv, &reply, 30), 0);
+    assert_true(raft_ready_run(c, &slow_ops, &d, &reply, 30));
+    assert_int_equal(d.held_replies, 3);
+    /* Once the disk is durable at once, nothing is held. */
+    d.answer = RAFT_READY_DURABLE;
+    assert_int_equal(raft_core_recv_request(c, &rv, &reply, 40), 0);
+    assert_true(raft_ready_run(c, &slow_ops, &d, &reply, 40));
+    assert_int_equal(d.replies, 4);
+    assert_int_equal(d.held_replies, 3);
+    core_free(c);
+
+    /* A candidate's RequestVotes are held; a crash midway (LOST) drops
+     * them, and the reply. */
+    c = new_core(0, 3, 32);
+    d = (struct slow_disk){RAFT_READY_PENDING, 0, 0, 0, 0, {0, 0, 0}};
+    raft_core_tick(c, 1000);
+    assert_true(raft_ready_run(c, &slow_ops, &d, NULL, 1000));
+    assert_int_equal(d.sent, 2);
+    assert_int_equal(d.held, 2);
+    core_free(c);
+    c = new_core(0, 3, 32);
+    d.answer = RAFT_READY_LOST;
+    d.sent = d.held = 0;
+    raft_core_tick(c, 1000);
+    assert_false(raft_ready_run(c, &slow_ops, &d, NULL, 1000));
+    assert_int_equal(d.sent, 0);
+    core_free(c);
+
+    /* A leader's AppendEntries go out even when the update is lost (the
+     * crash comes after the send). */
+    c = new_leader();
+    d = (struct slow_disk){RAFT_READY_LOST, 0, 0, 0, 0, {0, 0, 0}};
+    assert_int_equal(raft_core_propose(c, "y", 1, 1100, NULL, NULL), 0);
+    assert_false(raft_ready_run(c, &slow_ops, &d, NULL, 1100));
+    assert_int_equal(d.sent, 2);
+    assert_int_equal(d.held, 0);
+    core_free(c);
 }
 
 int main(int argc, char **argv)
@@ -1121,6 +1424,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_persist_size),
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_single_peer),
+        cmocka_unit_test(test_leader_sends_before_durable),
+        cmocka_unit_test(test_reply_held_until_durable),
     };
     return cmocka_run_group_tests_name("raft_core", tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * last command must commit everywhere (liveness). Each peer also keeps
  * its state through raft/store.c in an in-memory persister: its blob must
  * equal raft_core_encode_state() after every save, and a restart reads
- * that blob.
+ * that blob. Updates are carried out by raft_ready_run() (raft/ready.h),
+ * as in the driver and labs/sim.
  *
  * This is a small cousin of labs/sim (the full simulator); it exists so
  * the core's unit tests alone exercise thousands of fault schedules.
@@ -27,6 +28,7 @@
 #include "common/rand.h"
 #include "common/persister.h"
 #include "raft/raft_core.h"
+#include "raft/ready.h"
 #include "raft/store.h"
 
 #define MAXN 5
@@ -78,20 +80,18 @@ static struct raft_core *make_core(struct sim *s, int i)
     return raft_core_new(&cfg, s->now);
 }
 
-static void persist(struct sim *s, int i)
+/* Store update u of peer i twice (the blob, and incrementally through
+ * raft/store.c) and check that both say the same. */
+static void persist(struct sim *s, int i, const struct raft_update *u)
 {
     struct raft_core *c = s->c[i];
-    if (!raft_core_need_persist(c))
-        return;
     buf_clear(&s->state[i]);
     raft_core_encode_state(c, &s->state[i]);
-    size_t len;
-    const uint8_t *p = raft_core_snapshot(c, &len);
     buf_clear(&s->snap[i]);
-    buf_append(&s->snap[i], p, len);
+    buf_append(&s->snap[i], u->snap, u->snap_len);
     uint64_t ticket;
-    assert_int_equal(raft_store_save(&s->store[i], c, &ticket), 0);
-    assert_false(raft_core_need_persist(c));
+    assert_int_equal(raft_store_save(&s->store[i], c, u, &ticket), 0);
+    assert_true(persister_synced(s->ps[i], ticket));
     /* The incremental store stands for exactly the same blob. */
     struct buf blob = BUF_INIT;
     persister_read_state(s->ps[i], &blob);
@@ -105,43 +105,41 @@ static void persist(struct sim *s, int i)
     buf_free(&blob);
 }
 
-static void check_apply(struct sim *s, int i, uint64_t seed)
+static void check_apply(struct sim *s, int i, uint64_t seed,
+                        const struct raft_apply *ap)
 {
-    struct raft_apply a;
-    while (raft_core_next_apply(s->c[i], &a)) {
-        if (a.index >= MAXIDX)
-            die(s, "index too large for the test", seed);
-        if (a.is_snapshot) {
-            /* The snapshot is the applied values 1..index. */
-            if (a.index <= s->applied[i])
-                die(s, "snapshot moves the service backwards", seed);
-            if (a.len != (size_t)a.index * sizeof(int64_t))
-                die(s, "snapshot size", seed);
-            memcpy(&s->vals[i][1], a.data, a.len);
-            s->applied[i] = a.index;
-        } else {
-            if (a.index != s->applied[i] + 1)
-                die(s, "apply out of order", seed);
-            int64_t v;
-            if (a.len != sizeof(v))
-                die(s, "bad command", seed);
-            memcpy(&v, a.data, sizeof(v));
-            s->vals[i][a.index] = v;
-            s->applied[i] = a.index;
-        }
-        /* State Machine Safety: one value per index, ever. */
-        for (int64_t k = s->applied[i]; k >= 1 && k > s->applied[i] - 64; k--) {
-            if (s->committed[k] == 0)
-                s->committed[k] = s->vals[i][k];
-            else if (s->committed[k] != s->vals[i][k])
-                die(s, "two different values applied at one index", seed);
-        }
-        if (s->snapshots && !a.is_snapshot && a.index % 10 == 0) {
-            raft_core_compact(s->c[i], a.index, &s->vals[i][1],
-                              (size_t)a.index * sizeof(int64_t));
-            persist(s, i);
-        }
+    struct raft_apply a = *ap;
+    if (a.index >= MAXIDX)
+        die(s, "index too large for the test", seed);
+    if (a.is_snapshot) {
+        /* The snapshot is the applied values 1..index. */
+        if (a.index <= s->applied[i])
+            die(s, "snapshot moves the service backwards", seed);
+        if (a.len != (size_t)a.index * sizeof(int64_t))
+            die(s, "snapshot size", seed);
+        memcpy(&s->vals[i][1], a.data, a.len);
+        s->applied[i] = a.index;
+    } else {
+        if (a.index != s->applied[i] + 1)
+            die(s, "apply out of order", seed);
+        int64_t v;
+        if (a.len != sizeof(v))
+            die(s, "bad command", seed);
+        memcpy(&v, a.data, sizeof(v));
+        s->vals[i][a.index] = v;
+        s->applied[i] = a.index;
     }
+    /* State Machine Safety: one value per index, ever. */
+    for (int64_t k = s->applied[i]; k >= 1 && k > s->applied[i] - 64; k--) {
+        if (s->committed[k] == 0)
+            s->committed[k] = s->vals[i][k];
+        else if (s->committed[k] != s->vals[i][k])
+            die(s, "two different values applied at one index", seed);
+    }
+    /* (raft_ready_run() stores the compaction's update.) */
+    if (s->snapshots && !a.is_snapshot && a.index % 10 == 0)
+        raft_core_compact(s->c[i], a.index, &s->vals[i][1],
+                          (size_t)a.index * sizeof(int64_t));
 }
 
 static void check_invariants(struct sim *s, uint64_t seed)
@@ -198,54 +196,110 @@ static void check_invariants(struct sim *s, uint64_t seed)
         }
 }
 
-static void send_all(struct sim *s, int i, int dup_pct)
+/* raft_ready_run()'s callbacks: peer i's disk (durable at once), the
+ * network, the service. */
+struct ready_ctx {
+    struct sim *s;
+    int i;
+    int dup_pct;
+    uint64_t seed;
+    struct flight *reply; /* the request whose reply is released */
+};
+
+static enum raft_ready_stored ready_persist(void *ctx, struct raft_core *c,
+                                            const struct raft_update *u)
 {
-    persist(s, i);
-    struct raft_msg *m;
-    while ((m = raft_core_pop_msg(s->c[i])) != NULL) {
-        if (s->nfl >= MAXFLIGHT - 1) { /* network full: lost */
-            raft_core_send_failed(s->c[i], m, s->now);
-            raft_msg_free(m);
-            continue;
-        }
-        int copies = (int)rng_below(&s->rng, 100) < dup_pct ? 2 : 1;
-        for (int k = 0; k < copies; k++) {
-            struct raft_msg *req = m;
-            if (k == 1) { /* a duplicate of a message and its payload */
-                req = calloc(1, sizeof(*req));
-                *req = *m;
-                req->owned = NULL;
-                if (m->type == RAFT_MSG_APPEND_ENTRIES && m->ae.n_entries) {
-                    size_t bytes = m->ae.n_entries * sizeof(struct raft_entry);
-                    for (size_t e = 0; e < m->ae.n_entries; e++)
-                        bytes += m->ae.entries[e].len;
-                    uint8_t *blk = malloc(bytes);
-                    struct raft_entry *es = (struct raft_entry *)(void *)blk;
-                    uint8_t *d = blk + m->ae.n_entries * sizeof(*es);
-                    for (size_t e = 0; e < m->ae.n_entries; e++) {
-                        es[e] = m->ae.entries[e];
-                        memcpy(d, m->ae.entries[e].data, es[e].len);
-                        es[e].data = d;
-                        d += es[e].len;
-                    }
-                    req->ae.entries = es;
-                    req->owned = blk;
-                } else if (m->type == RAFT_MSG_INSTALL_SNAPSHOT && m->is.len) {
-                    uint8_t *blk = malloc(m->is.len);
-                    memcpy(blk, m->is.data, m->is.len);
-                    req->is.data = blk;
-                    req->owned = blk;
-                }
-            }
-            struct flight *f = &s->fl[s->nfl++];
-            memset(f, 0, sizeof(*f));
-            f->req = req;
-            f->from_inc = s->inc[i];
-            f->at = s->now + 1 + rng_below(&s->rng, 30);
-            if (rng_below(&s->rng, 100) < 3) /* long delay */
-                f->at += rng_below(&s->rng, 2000);
-        }
+    struct ready_ctx *r = ctx;
+    (void)c;
+    if (raft_update_changed(u))
+        persist(r->s, r->i, u);
+    return RAFT_READY_DURABLE;
+}
+
+static void ready_apply(void *ctx, const struct raft_apply *a)
+{
+    struct ready_ctx *r = ctx;
+    check_apply(r->s, r->i, r->seed, a);
+}
+
+static void ready_reply(void *ctx, const struct raft_msg *reply, bool held)
+{
+    struct ready_ctx *r = ctx;
+    struct sim *s = r->s;
+    struct flight *f = r->reply;
+    assert_false(held);
+    f->reply = *reply;
+    f->is_reply = true;
+    f->at = s->now + 1 + rng_below(&s->rng, 30);
+    s->fl[s->nfl++] = *f;
+}
+
+static void ready_send(void *ctx, struct raft_msg *m, bool held)
+{
+    struct ready_ctx *r = ctx;
+    struct sim *s = r->s;
+    int i = r->i, dup_pct = r->dup_pct;
+    assert_false(held);
+    /* (One slot stays free for a reply.) */
+    if (s->nfl >= MAXFLIGHT - 2) { /* network full: lost */
+        raft_core_send_failed(s->c[i], m, s->now);
+        raft_msg_free(m);
+        return;
     }
+    int copies = (int)rng_below(&s->rng, 100) < dup_pct ? 2 : 1;
+    for (int k = 0; k < copies; k++) {
+        struct raft_msg *req = m;
+        if (k == 1) { /* a duplicate of a message and its payload */
+            req = calloc(1, sizeof(*req));
+            *req = *m;
+            req->owned = NULL;
+            if (m->type == RAFT_MSG_APPEND_ENTRIES && m->ae.n_entries) {
+                size_t bytes = m->ae.n_entries * sizeof(struct raft_entry);
+                for (size_t e = 0; e < m->ae.n_entries; e++)
+                    bytes += m->ae.entries[e].len;
+                uint8_t *blk = malloc(bytes);
+                struct raft_entry *es = (struct raft_entry *)(void *)blk;
+                uint8_t *d = blk + m->ae.n_entries * sizeof(*es);
+                for (size_t e = 0; e < m->ae.n_entries; e++) {
+                    es[e] = m->ae.entries[e];
+                    memcpy(d, m->ae.entries[e].data, es[e].len);
+                    es[e].data = d;
+                    d += es[e].len;
+                }
+                req->ae.entries = es;
+                req->owned = blk;
+            } else if (m->type == RAFT_MSG_INSTALL_SNAPSHOT && m->is.len) {
+                uint8_t *blk = malloc(m->is.len);
+                memcpy(blk, m->is.data, m->is.len);
+                req->is.data = blk;
+                req->owned = blk;
+            }
+        }
+        struct flight *f = &s->fl[s->nfl++];
+        memset(f, 0, sizeof(*f));
+        f->req = req;
+        f->from_inc = s->inc[i];
+        f->at = s->now + 1 + rng_below(&s->rng, 30);
+        if (rng_below(&s->rng, 100) < 3) /* long delay */
+            f->at += rng_below(&s->rng, 2000);
+    }
+}
+
+static const struct raft_ready_ops ready_ops = {
+    .persist = ready_persist,
+    .send = ready_send,
+    .reply = ready_reply,
+    .apply = ready_apply,
+};
+
+/* After an event at peer i: store, send, apply (and release the reply of
+ * request f, if given). */
+static void settle(struct sim *s, int i, int dup_pct, uint64_t seed,
+                   struct flight *f)
+{
+    struct ready_ctx r = {s, i, dup_pct, seed, f};
+    assert_true(raft_ready_run(s->c[i], &ready_ops, &r, f ? &f->reply : NULL,
+                               s->now));
 }
 
 static void crash(struct sim *s, int i)
@@ -286,12 +340,7 @@ static void deliver(struct sim *s, int k, int drop_pct, uint64_t seed)
             if (raft_core_recv_request(s->c[dst], f.req, &f.reply, s->now) !=
                 0)
                 die(s, "request refused", seed);
-            persist(s, dst);
-            check_apply(s, dst, seed);
-            send_all(s, dst, 0);
-            f.is_reply = true;
-            f.at = s->now + 1 + rng_below(&s->rng, 30);
-            s->fl[s->nfl++] = f;
+            settle(s, dst, 0, seed, &f); /* queues the reply */
             return;
         }
         if (s->alive[src] && s->inc[src] == f.from_inc)
@@ -302,11 +351,8 @@ static void deliver(struct sim *s, int k, int drop_pct, uint64_t seed)
         else
             raft_core_send_failed(s->c[src], f.req, s->now);
     }
-    if (s->alive[src] && s->inc[src] == f.from_inc) {
-        persist(s, src);
-        check_apply(s, src, seed);
-        send_all(s, src, 0);
-    }
+    if (s->alive[src] && s->inc[src] == f.from_inc)
+        settle(s, src, 0, seed, NULL);
     raft_msg_free(f.req);
 }
 
@@ -354,7 +400,7 @@ static void run_seed(uint64_t seed, int n, bool snapshots)
                 if (raft_core_last_index(s->c[i]) < MAXIDX - 200)
                     raft_core_propose(s->c[i], &v, sizeof(v), s->now, NULL,
                                       NULL);
-                send_all(s, i, dup);
+                settle(s, i, dup, seed, NULL);
             }
         }
         for (int i = 0; i < n; i++) {
@@ -362,7 +408,7 @@ static void run_seed(uint64_t seed, int n, bool snapshots)
                 continue;
             if (raft_core_next_deadline(s->c[i]) <= s->now) {
                 raft_core_tick(s->c[i], s->now);
-                send_all(s, i, dup);
+                settle(s, i, dup, seed, NULL);
             }
         }
         for (int k = 0; k < s->nfl;) {
@@ -394,11 +440,11 @@ static void run_seed(uint64_t seed, int n, bool snapshots)
                 proposed_at = s->now;
                 raft_core_propose(s->c[i], &v, sizeof(v), s->now, &target,
                                   NULL);
-                send_all(s, i, 0);
+                settle(s, i, 0, seed, NULL);
             }
             if (raft_core_next_deadline(s->c[i]) <= s->now) {
                 raft_core_tick(s->c[i], s->now);
-                send_all(s, i, 0);
+                settle(s, i, 0, seed, NULL);
             }
         }
         for (int k = 0; k < s->nfl;) {

@@ -1,18 +1,25 @@
 /* test_driver.c - smoke tests of the threaded driver (raft.h) over real
  * loopback RPC (plain rpc_end/rpc_server, no fault injection): three peers
  * elect a leader, commit commands, snapshot, survive a restart from their
- * persisters, and shut down cleanly. */
+ * persisters, and shut down cleanly; with file-backed persisters too,
+ * where writes become durable only after an fsync (the driver's
+ * asynchronous path: early AppendEntries, late acknowledgements). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/clock.h"
@@ -21,6 +28,7 @@
 #include "common/queue.h"
 #include "raft/raft.h"
 #include "rpc/rpc.h"
+#include "rpc/tests/rpc_testlib.h"
 
 #define N 3
 #define MAXCMD 4096
@@ -47,6 +55,7 @@ struct cluster {
     int64_t cmds[N][MAXCMD];
     int64_t applied[N];
     bool snapshots; /* consumers call raft_snapshot every SNAP_EVERY */
+    const char *dir; /* file-backed persisters in dir/<i> (NULL: memory) */
     char err[256];
 };
 
@@ -133,6 +142,13 @@ static void node_start(struct cluster *cl, int i)
                                               rpc_server_addr(nd->srv)),
                              0);
     }
+    if (!nd->pers && cl->dir) {
+        char path[512];
+        int err;
+        snprintf(path, sizeof(path), "%s/%d", cl->dir, i);
+        nd->pers = persister_open_dir(path, &err);
+        assert_non_null(nd->pers);
+    }
     if (!nd->pers)
         nd->pers = persister_new_mem();
     pthread_mutex_lock(&cl->mu);
@@ -173,21 +189,28 @@ static void node_crash(struct cluster *cl, int i)
             rpc_end_free(nd->ends[j]);
         nd->ends[j] = NULL;
     }
-    struct persister *copy = persister_copy(nd->pers);
+    /* A file-backed peer comes back from its files. */
+    struct persister *copy = cl->dir ? NULL : persister_copy(nd->pers);
     persister_free(nd->pers);
     nd->pers = copy;
     nd->running = false;
 }
 
-static struct cluster *cluster_new(bool snapshots)
+static struct cluster *cluster_new_in(bool snapshots, const char *dir)
 {
     struct cluster *cl = calloc(1, sizeof(*cl));
     pthread_mutex_init(&cl->mu, NULL);
     cl->snapshots = snapshots;
+    cl->dir = dir;
     /* Ends to peers not started yet get their address when they start. */
     for (int i = 0; i < N; i++)
         node_start(cl, i);
     return cl;
+}
+
+static struct cluster *cluster_new(bool snapshots)
+{
+    return cluster_new_in(snapshots, NULL);
 }
 
 static void cluster_free(struct cluster *cl)
@@ -363,6 +386,153 @@ static void test_snapshots(void **state)
 
 /* raft_kill is prompt even with a follower unreachable, and twice is
  * harmless; a killed peer refuses raft_start. */
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* File-backed persisters: every write is durable only after an fsync, so
+ * the driver takes its asynchronous path (AppendEntries sent before the
+ * leader's fsync, which the sender runs after the call; the leader counted
+ * in the quorum only once acknowledged). Commands commit, a burst
+ * commits, and every peer comes back from its files with what it
+ * acknowledged. */
+static void test_file_storage(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_raft_driver.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct cluster *cl = cluster_new_in(true, dir);
+    wait_leader(cl);
+    for (int64_t k = 1; k <= 25; k++)
+        assert_int_equal(one(cl, 100 + k, N), k);
+    int l = wait_leader(cl);
+    int64_t idx, term, last = 0;
+    for (int64_t k = 0; k < 40; k++)
+        if (raft_start(cl->nodes[l].rf, &k, sizeof(k), &idx, &term))
+            last = idx;
+    assert_true(one(cl, 999, N) > last);
+    for (int i = 0; i < N; i++)
+        node_crash(cl, i);
+    memset(cl->applied, 0, sizeof(cl->applied));
+    memset(cl->cmds, 0, sizeof(cl->cmds));
+    for (int i = 0; i < N; i++)
+        node_start(cl, i);
+    assert_true(one(cl, 1000, N) > last + 1);
+    cluster_free(cl);
+    assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+/* A one-peer cluster on a file-backed persister: nobody else would run
+ * its fsync, so its applier does, and each command commits once durable. */
+static void test_file_single_peer(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_raft_driver.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    int err;
+    struct persister *ps = persister_open_dir(dir, &err);
+    assert_non_null(ps);
+    struct queue *q = queue_new(16);
+    struct rpc_end *none[1] = {NULL};
+    struct raft *rf = raft_make(none, 1, 0, ps, q);
+    bool leader = false;
+    for (int tries = 0; tries < 100 && !leader; tries++) {
+        raft_get_state(rf, NULL, &leader);
+        if (!leader)
+            clock_sleep_ms(20);
+    }
+    assert_true(leader);
+    for (int64_t k = 1; k <= 5; k++) {
+        int64_t idx, term;
+        assert_true(raft_start(rf, &k, sizeof(k), &idx, &term));
+        assert_int_equal(idx, k);
+        void *item;
+        assert_int_equal(queue_pop_timeout(q, &item, 2000), 0);
+        struct raft_apply_msg *m = item;
+        assert_true(m->command_valid);
+        assert_int_equal(m->command_index, k);
+        raft_apply_msg_free(m);
+    }
+    raft_free(rf);
+    queue_free(q, (void (*)(void *))raft_apply_msg_free);
+    persister_free(ps);
+    assert_int_equal(nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+struct sampler {
+    pthread_t th;
+    atomic_bool stop;
+    int most;
+};
+
+static void *sampler_main(void *arg)
+{
+    struct sampler *sm = arg;
+    while (!atomic_load(&sm->stop)) {
+        int t = test_process_threads();
+        if (t > sm->most)
+            sm->most = t;
+        clock_sleep_ms(1);
+    }
+    return NULL;
+}
+
+/* A follower that accepts connections but never answers (a frozen
+ * process; here a listening socket nobody reads, standing in for a
+ * crashed peer): every heartbeat to it stays outstanding until its
+ * 3 s timeout.
+ * The leader keeps a fixed number of threads for it (rpc_call_async)
+ * instead of one blocked thread per outstanding call, and keeps
+ * committing with the other follower. */
+static void test_silent_peer_threads(void **state)
+{
+    (void)state;
+    struct cluster *cl = cluster_new(false);
+    wait_leader(cl);
+    one(cl, 1, N);
+    int l = wait_leader(cl);
+    int silent = (l + 1) % N;
+    int hole = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(hole, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(hole, 128), 0); /* never accepted, never read */
+    assert_int_equal(getsockname(hole, (struct sockaddr *)&sa, &sl), 0);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ntohs(sa.sin_port));
+    node_crash(cl, silent); /* so that it cannot campaign meanwhile */
+    int before = test_process_threads();
+    assert_int_equal(rpc_end_set_addr(cl->nodes[l].ends[silent], addr), 0);
+    rpc_end_set_timeout(cl->nodes[l].ends[silent], 3000);
+    struct sampler sm = {.most = before};
+    atomic_init(&sm.stop, false);
+    pthread_create(&sm.th, NULL, sampler_main, &sm);
+    for (int64_t k = 2; k <= 20; k++) {
+        assert_int_equal(one(cl, k, N - 1), k);
+        clock_sleep_ms(150);
+    }
+    atomic_store(&sm.stop, true);
+    pthread_join(sm.th, NULL);
+    printf("threads: %d before, at most %d with a silent follower\n",
+           before, sm.most);
+    /* The leader's sender and rpc completion thread for the new address. */
+    assert_true(sm.most <= before + 4);
+    int64_t t;
+    bool isl;
+    raft_get_state(cl->nodes[l].rf, &t, &isl);
+    assert_true(isl);
+    uint64_t t0 = clock_now_ms();
+    cluster_free(cl); /* kill completes the calls still outstanding */
+    assert_true(clock_now_ms() - t0 < 2000);
+    close(hole);
+}
+
 static void test_kill(void **state)
 {
     (void)state;
@@ -389,6 +559,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_restart),
         cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_silent_peer_threads),
+        cmocka_unit_test(test_file_storage),
+        cmocka_unit_test(test_file_single_peer),
     };
     return cmocka_run_group_tests_name("raft_driver", tests, NULL, NULL);
 }

@@ -251,7 +251,47 @@ int call_echo(struct rpc_end *e, const char *method, int64_t a,
     return 0;
 }
 
+int tfx_setup(void **state)
+{
+    struct tfx *f = calloc(1, sizeof(*f));
+    tsvc_init(&f->t, "A");
+    f->s = tsrv_start(&f->t, NULL);
+    if (!f->s)
+        return -1;
+    int err;
+    f->e = rpc_end_new(rpc_server_addr(f->s), &err);
+    if (!f->e)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+int tfx_teardown(void **state)
+{
+    struct tfx *f = *state;
+    tsvc_release(&f->t); /* let any blocked handler finish */
+    rpc_end_shutdown(f->e);
+    rpc_end_free(f->e);
+    rpc_server_close(f->s);
+    tsvc_destroy(&f->t);
+    free(f);
+    return 0;
+}
+
 uint64_t now_ms(void) { return clock_now_ms(); }
+
+int test_process_threads(void)
+{
+    FILE *fp = fopen("/proc/self/status", "r");
+    char line[256];
+    int n = -1;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (fp)
+        fclose(fp);
+    return n;
+}
 
 int raw_connect(const char *addr)
 {

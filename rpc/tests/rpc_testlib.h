@@ -43,6 +43,18 @@ extern const size_t tsvc_n_methods;
  * whose Echo reports id "U") listening on addr ("127.0.0.1:0" if NULL). */
 struct rpc_server *tsrv_start(struct tsvc *t, const char *addr);
 
+/* cmocka fixture of the call tests: one server hosting T and U, and an
+ * end to it. tfx_teardown releases blocked handlers, shuts the end down
+ * and frees it (every asynchronous call must have completed), closes the
+ * server. */
+struct tfx {
+    struct tsvc t;
+    struct rpc_server *s;
+    struct rpc_end *e;
+};
+int tfx_setup(void **state);
+int tfx_teardown(void **state);
+
 struct echo_args {
     int64_t a;
     const char *s;
@@ -76,5 +88,7 @@ bool raw_closed_within(int fd, int ms);
  * out, at most cap bytes) or -1 on timeout/EOF. */
 long raw_read_msg(int fd, uint8_t *out, size_t cap, int ms);
 uint64_t now_ms(void);
+/* Threads of this process now (/proc/self/status), -1 if unknown. */
+int test_process_threads(void);
 
 #endif /* RPC_TESTS_RPC_TESTLIB_H_ */

@@ -20,42 +20,6 @@
 #include "rpc/rpc_internal.h"
 #include "rpc/tests/rpc_testlib.h"
 
-/* ------------------------------------------------------------------------
- * Fixture: one server hosting T and U, and an end to it. */
-
-struct fx {
-    struct tsvc t;
-    struct rpc_server *s;
-    struct rpc_end *e;
-};
-
-static int setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    tsvc_init(&f->t, "A");
-    f->s = tsrv_start(&f->t, NULL);
-    if (!f->s)
-        return -1;
-    int err;
-    f->e = rpc_end_new(rpc_server_addr(f->s), &err);
-    if (!f->e)
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fx *f = *state;
-    tsvc_release(&f->t); /* let any blocked handler finish */
-    rpc_end_shutdown(f->e);
-    rpc_end_free(f->e);
-    rpc_server_close(f->s);
-    tsvc_destroy(&f->t);
-    free(f);
-    return 0;
-}
-
 static size_t server_conns(struct rpc_server *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -110,7 +74,7 @@ static void bg_start(struct bg_call *b, struct rpc_end *e, const char *method)
 /* A call reaches the handler and its reply decodes; the server counts it. */
 static void test_basic_call(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     assert_int_equal(rpc_server_dispatched(f->s), 0);
     assert_int_equal(call_echo(f->e, "T.Echo", 42, "A"), 0);
     assert_int_equal(call_echo(f->e, "T.EchoI", -7, "A"), 0);
@@ -152,7 +116,7 @@ static void *mux_main(void *arg)
  * connection); every reply reaches its own caller. */
 static void test_concurrent_multiplexing(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { T = 16, N = 300 };
     struct rpc_end *e2 = rpc_end_new(rpc_server_addr(f->s), NULL);
     pthread_t th[T];
@@ -174,7 +138,7 @@ static void test_concurrent_multiplexing(void **state)
  * ENOMETHOD, and the connection keeps working. */
 static void test_services_and_unknown(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     assert_int_equal(call_echo(f->e, "T.Echo", 1, "A"), 0);
     struct echo_args a = {3, "", 0};
     struct echo_reply r;
@@ -200,7 +164,7 @@ static void test_services_and_unknown(void **state)
 /* Handler error codes travel as names and come back as codes. */
 static void test_handler_errors(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     int64_t codes[] = {ERR_WRONG_LEADER, ERR_NO_KEY, ERR_TIMEOUT,
                        ERR_WRONG_GROUP, ERR_BADARGS};
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -246,7 +210,7 @@ static int enc_fail(msgpack_packer *pk, const void *a)
  * refused locally; nothing is sent. */
 static void test_encoder_errors(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     assert_int_equal(rpc_call(f->e, "T.Echo", enc_fail, NULL, NULL, NULL),
                      ERR_INVAL - 100);
     struct raw none = {NULL, 0};
@@ -281,7 +245,7 @@ static void test_encoder_errors(void **state)
  * end sharing it, and on another connection are all served. */
 static void test_blocking_does_not_stall(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     enum { NB = 12 };
     struct bg_call b[NB];
     for (int i = 0; i < NB; i++)
@@ -319,7 +283,7 @@ static void test_blocking_does_not_stall(void **state)
  * handler threads ran; a new server then serves the same end. */
 static void test_server_close_with_threads(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct bg_call b[8];
     for (int i = 0; i < 8; i++)
         bg_start(&b[i], f->e, "T.Block");
@@ -342,7 +306,7 @@ static void test_server_close_with_threads(void **state)
  * calls fail while it is down and succeed once it is back. */
 static void test_reconnect_after_restart(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     char addr[64];
     snprintf(addr, sizeof(addr), "%s", rpc_server_addr(f->s));
     assert_int_equal(call_echo(f->e, "T.Echo", 1, "A"), 0);
@@ -374,7 +338,7 @@ static void test_reconnect_after_restart(void **state)
  * ERR_IO at once (not at its timeout) and the next call reconnects. */
 static void test_conn_lost_during_call(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     char addr[64];
     snprintf(addr, sizeof(addr), "%s", rpc_server_addr(f->s));
     rpc_end_set_timeout(f->e, 8000);
@@ -397,7 +361,7 @@ static void test_conn_lost_during_call(void **state)
  * an end without address fails with ERR_UNREACHABLE until it gets one. */
 static void test_set_addr(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct tsvc t2;
     tsvc_init(&t2, "B");
     struct rpc_server *s2 = tsrv_start(&t2, NULL);
@@ -516,7 +480,7 @@ static void test_unix_socket(void **state)
  * does not confuse later calls. */
 static void test_timeout(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     rpc_end_set_timeout(f->e, 150);
     uint64_t t0 = now_ms();
     assert_int_equal(rpc_call(f->e, "T.Block", NULL, NULL, NULL, NULL),
@@ -557,7 +521,7 @@ static void *sleeper_main(void *arg)
  * once, and every later call; other ends on the same connection go on. */
 static void test_shutdown(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     assert_int_equal(rpc_end_sleep(f->e, 20), 0);
     struct bg_call b[3];
     for (int i = 0; i < 3; i++)
@@ -591,7 +555,7 @@ static void test_shutdown(void **state)
  * waiting for its reply). */
 static void test_shutdown_waiters_other_reader(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct rpc_end *victim = rpc_end_new(rpc_server_addr(f->s), NULL);
     struct bg_call reader;
     bg_start(&reader, f->e, "T.Block"); /* alone: it takes the reader role */
@@ -662,8 +626,9 @@ static int f_on_reply(void *ctx, struct rpc_end *e, size_t reply_bytes)
     return f->drop_reply ? ERR_DROPPED : 0;
 }
 
-static const struct rpc_filter test_filter = {f_on_request, f_on_wait,
-                                              f_on_reply};
+static const struct rpc_filter test_filter = {.on_request = f_on_request,
+                                              .on_wait = f_on_wait,
+                                              .on_reply = f_on_reply};
 
 /* Size of an encoded echo args map, computed independently. */
 static size_t echo_args_size(int64_t a, const char *s)
@@ -684,7 +649,7 @@ static size_t echo_args_size(int64_t a, const char *s)
  * ran) or abandon a waiting call. */
 static void test_filter_hooks(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct filt ft;
     memset(&ft, 0, sizeof(ft));
     ft.caller = pthread_self();
@@ -738,7 +703,7 @@ static void test_filter_hooks(void **state)
 /* Stats count calls, successes and encoded args/result bytes. */
 static void test_stats(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     struct rpc_end_stats st;
     rpc_end_get_stats(f->e, &st);
     assert_int_equal(st.calls, 0);
@@ -782,7 +747,7 @@ static void test_stats(void **state)
 /* Big arguments and results cross intact. */
 static void test_large_messages(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     /* 64 MiB of handler work is slow under sanitizers on a busy machine. */
     rpc_end_set_timeout(f->e, 60000);
     size_t n = 3u << 20;
@@ -848,7 +813,7 @@ static bool conns_are(void *arg)
  * ones keep working. */
 static void test_max_conns(void **state)
 {
-    struct fx *f = *state;
+    struct tfx *f = *state;
     rpc_server_set_max_conns(f->s, 2);
     assert_int_equal(call_echo(f->e, "T.Echo", 1, "A"), 0); /* conn 1 */
     int fd2 = raw_connect(rpc_server_addr(f->s));           /* conn 2 */
@@ -866,7 +831,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tfx_setup, tfx_teardown)
     const struct CMUnitTest tests[] = {
         T(test_basic_call),
         T(test_concurrent_multiplexing),
