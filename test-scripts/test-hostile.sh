@@ -16,7 +16,7 @@
 #   F5  4 x 60 MiB partial messages keep the daemon under its buffer
 #       budget (RSS <= budget + 64 MiB) and answering
 #   F6  3,000 pipelined Gets on one connection: <= 64 threads, the same
-#       leader after the burst, at most 1% ErrWrongLeader
+#       leader in the same term after the burst, at most 1% ErrWrongLeader
 #   F10 a stopped (SIGSTOP) follower for 5 s: the leader's thread count
 #       grows by at most 8, writes commit, the leader stays
 #   F7  a snapshot or Raft state that does not decode (valid checksum) is fatal at start,
@@ -197,11 +197,12 @@ wait $hp
 l_after=$("$CLUSTER" leader 5)
 term1=$(term_of)
 wrong=$(sed -nE 's/.*ErrWrongLeader=([0-9]+).*/\1/p' "$WORK/f6.out")
-# The term is reported, not required: on the loaded development VM (load
-# average 15-20 on 2 cores) the term moved in about 1 run in 3 even with
-# the handlers bounded (the leader re-elected at once); Raft's own
-# latency under load is issue 12's.
-if ((maxt <= 64)) && [ "$l_after" = "$LEADER" ] && ((${wrong:-0} <= 30)); then
+# The leader must keep its leadership: same leader and the same term (a
+# re-election of the same node is a lost leadership too). On 6d722b9 the
+# term moved in about 1 run in 3 on a loaded VM, with a thread per blocked
+# call; with the driver's one sender per peer (issue 12) it holds.
+if ((maxt <= 64)) && [ "$l_after" = "$LEADER" ] && [ -n "$term0" ] && [ "$term0" = "$term1" ] \
+    && ((${wrong:-0} <= 30)); then
     pass "F6 3000 pipelined Gets: max $maxt threads, leader $LEADER kept (term $term0 -> $term1); $(cat "$WORK/f6.out")"
 else
     bad F6 "3000 pipelined Gets: max $maxt threads, leader $LEADER -> ${l_after:-none}, term $term0 -> $term1; $(cat "$WORK/f6.out")"
