@@ -3,6 +3,9 @@
 #   common <- rpc <- {mr, kvsrv, raft} <- {kvraft, shardctrler} <- shardkv,
 # labs/ and bench/ may use everything, no system module includes labs/,
 # and raft/ never includes socket headers (the core talks through rpc/).
+# Also the top-level layout: every tracked entry at the root is one of the
+# README's (a stray file there is usually a script's output committed by
+# mistake: bench/kv/etcd.sh's awk wrote its result to a file "0", 821fec0).
 # Greps every #include "dir/..." in each module (tests included) against the
 # table below; prints each violation and exits 1 if there is any.
 set -u
@@ -35,6 +38,15 @@ done
 if grep -rnE '#include <(sys/socket|netinet/|arpa/inet|netdb)' raft --include='*.[ch]'; then
   echo "check-layers: raft/ must not include socket headers (use rpc/)"
   bad=1
+fi
+layout=" .ci .gitignore Makefile README.md bench common kvraft kvsrv labs mr raft rpc shardctrler shardkv test-scripts "
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  while read -r top; do
+    if [[ "$layout" != *" $top "* ]]; then
+      echo "check-layers: '$top' is tracked at the top level but is not part of the layout (README.md)"
+      bad=1
+    fi
+  done < <(git ls-files | cut -d/ -f1 | sort -u)
 fi
 [ $bad = 0 ] && echo "check-layers: ok"
 exit $bad

@@ -115,4 +115,4 @@ done
 mo=$(median "${OURS[@]}")
 me=$(median "${ETCD[@]}")
 echo "median: kvserver daemons $mo ops/s, etcd $me requests/s (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-awk -v o="$mo" -v e="$me" 'BEGIN { printf "kv_daemon_vs_etcd=%.2f\n", e > 0 ? o / e : 0 }'
+awk -v o="$mo" -v e="$me" 'BEGIN { printf "kv_daemon_vs_etcd=%.2f\n", (e > 0 ? o / e : 0) }'

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -300,6 +302,23 @@ int raw_connect(const char *addr)
     if (rpc_addr_parse(addr, false, &a) < 0 ||
         rpc_addr_connect(&a, clock_now_ns() + 5000000000ull, NULL, &fd) < 0)
         return -1;
+    return fd;
+}
+
+int raw_black_hole(char *addr, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        listen(fd, 128) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    snprintf(addr, n, "127.0.0.1:%d", ntohs(sa.sin_port));
     return fd;
 }
 

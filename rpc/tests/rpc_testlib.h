@@ -80,6 +80,10 @@ int call_echo(struct rpc_end *e, const char *method, int64_t a,
 
 /* Raw sockets. */
 int raw_connect(const char *addr);
+/* A loopback listener that never accepts or reads: connections to it are
+ * made by the kernel and then hang, like a frozen peer's. Writes its
+ * "127.0.0.1:port" into addr; returns the fd (close it) or -1. */
+int raw_black_hole(char *addr, size_t n);
 void raw_send(int fd, const void *p, size_t n);
 /* True if the peer closes (EOF/reset) within ms; data read meanwhile is
  * discarded. */
