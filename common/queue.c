@@ -83,6 +83,37 @@ int queue_push(struct queue *q, void *item)
     return 0;
 }
 
+size_t queue_push_many(struct queue *q, void *const *items, size_t n)
+{
+    size_t done = 0, unsignalled = 0;
+    pthread_mutex_lock(&q->mu);
+    while (done < n && !q->closed) {
+        if (q->limit && q->len >= q->limit) {
+            /* Full: the consumers must hear of what we pushed before we
+             * wait for them to make room. */
+            if (unsignalled) {
+                pthread_cond_broadcast(&q->not_empty);
+                unsignalled = 0;
+            }
+            pthread_cond_wait(&q->not_full, &q->mu);
+            continue;
+        }
+        if (q->len == q->cap)
+            queue_grow_locked(q);
+        q->items[(q->head + q->len) % q->cap] = items[done++];
+        q->len++;
+        unsignalled++;
+    }
+    pthread_mutex_unlock(&q->mu);
+    /* After unlocking, as in queue_push; one signal per batch when a
+     * single item came (the common case), else every consumer. */
+    if (unsignalled == 1)
+        pthread_cond_signal(&q->not_empty);
+    else if (unsignalled > 1)
+        pthread_cond_broadcast(&q->not_empty);
+    return done;
+}
+
 /* Pops the oldest item; caller holds the lock and has checked len > 0, and
  * signals not_full after unlocking (see queue_push). */
 static void *queue_take_locked(struct queue *q)
@@ -163,6 +194,11 @@ void queue_close(struct queue *q)
     pthread_cond_broadcast(&q->not_empty);
     pthread_cond_broadcast(&q->not_full);
     pthread_mutex_unlock(&q->mu);
+}
+
+size_t queue_capacity(const struct queue *q)
+{
+    return q->limit; /* fixed at creation: no lock needed */
 }
 
 size_t queue_len(struct queue *q)

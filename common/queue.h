@@ -20,6 +20,11 @@ void queue_free(struct queue *q, void (*destroy)(void *item));
 
 /* Blocks while full. Returns 0 or ERR_CLOSED (item not taken). */
 int queue_push(struct queue *q, void *item);
+/* Push items[0..n) in order, as n queue_push calls would, but under one
+ * lock acquisition and with one wake-up of the consumers (blocking while
+ * full, after waking them). Returns how many were taken: n, or fewer if
+ * the queue was closed (the rest are still the caller's). */
+size_t queue_push_many(struct queue *q, void *const *items, size_t n);
 /* Blocks while empty. Returns 0 or ERR_CLOSED (closed and drained). */
 int queue_pop(struct queue *q, void **item);
 /* Like queue_pop with a timeout: 0, ERR_TIMEOUT or ERR_CLOSED. */
@@ -28,6 +33,8 @@ int queue_pop_timeout(struct queue *q, void **item, uint64_t timeout_ms);
 int queue_try_pop(struct queue *q, void **item);
 void queue_close(struct queue *q);
 size_t queue_len(struct queue *q);
+/* The capacity given to queue_new (0: unbounded, pushes never block). */
+size_t queue_capacity(const struct queue *q);
 
 /* Watch what consumers take (the lab tester records the apply messages a
  * service consumes, labs/timeline/raft_tap.c): after every successful pop,

