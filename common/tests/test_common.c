@@ -139,6 +139,22 @@ static void *producer(void *p)
     return NULL;
 }
 
+/* Pop nprod * per items, producer i's being i * per + 1 .. (i + 1) * per:
+ * each producer's must come in its order. */
+static void pop_in_producer_order(struct queue *q, int nprod, int per)
+{
+    int *last = xcalloc((size_t)nprod, sizeof(int));
+    for (int k = 0; k < nprod * per; k++) {
+        void *item;
+        assert_int_equal(queue_pop(q, &item), 0);
+        int v = (int)(intptr_t)item - 1;
+        int who = v / per, seq = v % per + 1;
+        assert_int_equal(seq, last[who] + 1);
+        last[who] = seq;
+    }
+    free(last);
+}
+
 /* A bounded queue keeps per-producer FIFO order under contention, and no
  * item is lost or duplicated. */
 static void test_queue_mpsc(void **state)
@@ -152,15 +168,7 @@ static void test_queue_mpsc(void **state)
         args[i] = (struct producer_arg){q, i * PER, PER};
         pthread_create(&th[i], NULL, producer, &args[i]);
     }
-    int last[NPROD] = {0};
-    for (int k = 0; k < NPROD * PER; k++) {
-        void *item;
-        assert_int_equal(queue_pop(q, &item), 0);
-        int v = (int)(intptr_t)item - 1;
-        int who = v / PER, seq = v % PER + 1;
-        assert_int_equal(seq, last[who] + 1);
-        last[who] = seq;
-    }
+    pop_in_producer_order(q, NPROD, PER);
     for (int i = 0; i < NPROD; i++)
         pthread_join(th[i], NULL);
     void *item;
@@ -243,15 +251,7 @@ static void test_queue_push_many(void **state)
         args[i] = (struct batch_arg){q, i * PER, PER, 5 + i * 5, 0};
         pthread_create(&th[i], NULL, batch_producer, &args[i]);
     }
-    int last[NPROD] = {0};
-    for (int k = 0; k < NPROD * PER; k++) {
-        void *item;
-        assert_int_equal(queue_pop(q, &item), 0);
-        int v = (int)(intptr_t)item - 1;
-        int who = v / PER, seq = v % PER + 1;
-        assert_int_equal(seq, last[who] + 1);
-        last[who] = seq;
-    }
+    pop_in_producer_order(q, NPROD, PER);
     for (int i = 0; i < NPROD; i++) {
         pthread_join(th[i], NULL);
         assert_int_equal(args[i].taken, PER);
