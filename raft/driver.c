@@ -685,27 +685,29 @@ static void apply_pending_locked(struct raft *rf)
     if (rf->applying)
         return;
     rf->applying = true;
-    struct raft_apply_msg *batch[APPLY_BATCH];
+    void *batch[APPLY_BATCH]; /* struct raft_apply_msg *, as the queue
+                                 takes them */
     while (!is_dead(rf) && raft_core_has_apply(rf->core)) {
         size_t n = 0;
         struct raft_apply a;
         while (n < APPLY_BATCH && raft_core_next_apply(rf->core, &a))
             batch[n++] = apply_msg_new(&a);
-        if (n > 0)
+        if (n > 0) {
+            const struct raft_apply_msg *first = batch[0];
             log_debug("CMIT", rf->me, "apply %s%lld..%lld",
-                      batch[0]->snapshot_valid ? "snapshot " : "",
-                      (long long)(batch[0]->snapshot_valid
-                                      ? batch[0]->snapshot_index
-                                      : batch[0]->command_index),
+                      first->snapshot_valid ? "snapshot " : "",
+                      (long long)(first->snapshot_valid
+                                      ? first->snapshot_index
+                                      : first->command_index),
                       (long long)raft_core_last_applied(rf->core));
+        }
         /* A committed entry is durable on a majority: the core counts its
          * own copy only once acknowledged (ack_durable_locked()). */
         unlock_and_wake(rf);
         /* Without the lock: the consumer may call back into us. One
          * push for the batch: one wake-up of the consumer, not one per
          * message (and no fight over the queue's lock with it). */
-        size_t pushed = is_dead(rf) ? 0 : queue_push_many(rf->apply,
-                                                          (void **)batch, n);
+        size_t pushed = is_dead(rf) ? 0 : queue_push_many(rf->apply, batch, n);
         for (size_t i = pushed; i < n; i++)
             raft_apply_msg_free(batch[i]);
         pthread_mutex_lock(&rf->mu);
