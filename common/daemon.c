@@ -179,3 +179,8 @@ void daemon_default_log(void)
     if (!getenv("LABLOG"))
         log_set_level(LOG_WARN);
 }
+
+void daemon_default_batching(void)
+{
+    setenv("RAFT_BATCH_MS", "0", 0);
+}

@@ -55,4 +55,11 @@ int daemon_help_or_version(int argc, char **argv, const char *prog);
  * should print only its own start and stop lines by default. */
 void daemon_default_log(void);
 
+/* Replicate each write at once (RAFT_BATCH_MS=0, see raft/raft_core.h)
+ * unless the user set RAFT_BATCH_MS: a daemon's fsync already batches
+ * concurrent writes, and a lone client should not wait for a window.
+ * Call before starting Raft (and before other threads read the
+ * environment). */
+void daemon_default_batching(void);
+
 #endif /* COMMON_DAEMON_H_ */

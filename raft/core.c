@@ -23,6 +23,7 @@ void raft_core_config_init(struct raft_core_config *cfg, int id, int n,
     cfg->election_max_ms = RAFT_ELECTION_MAX_MS;
     cfg->commit_notice_ms = RAFT_COMMIT_NOTICE_MS;
     cfg->max_batch_bytes = RAFT_MAX_BATCH_BYTES;
+    cfg->batch_ms = RAFT_BATCH_MS;
 }
 
 const char *raft_role_name(enum raft_role role)
@@ -225,6 +226,8 @@ uint64_t raft_core_next_deadline(const struct raft_core *c)
         if (p->commit_due_ms && !p->inflight && p->commit_due_ms < d)
             d = p->commit_due_ms;
     }
+    if (c->batch_due_ms && c->batch_due_ms < d)
+        d = c->batch_due_ms;
     return d;
 }
 
@@ -354,9 +357,12 @@ int raft_core_propose(struct raft_core *c, const void *cmd, size_t len,
         *index = idx;
     if (term)
         *term = c->current_term;
-    /* A one-peer cluster commits on its own; otherwise replicate now
-     * rather than at the next heartbeat. */
+    /* A one-peer cluster commits on its own; otherwise replicate at the
+     * end of the batch window (RAFT_BATCH_MS), which the first proposal
+     * after the last send opens, rather than at the next heartbeat. */
     raft_replication_advance_commit(c, now_ms);
+    if (c->cfg.batch_ms && c->batch_due_ms == 0)
+        c->batch_due_ms = now_ms + c->cfg.batch_ms;
     raft_replication_flush(c, now_ms);
     return 0;
 }

@@ -3,8 +3,10 @@
  *
  * Threads (all joined by raft_kill):
  *   ticker   sleeps on a condvar until the core's next deadline (election
- *            timeout or heartbeat), then feeds it a tick. No polling: an
- *            idle follower wakes about twice a second.
+ *            timeout, heartbeat, or the end of a batch window: proposals
+ *            wait up to RAFT_BATCH_MS to share an AppendEntries, see
+ *            raft_core.h and batch_ms_setting()), then feeds it a tick. No
+ *            polling: an idle follower wakes about twice a second.
  *   applier  waits until the core has committed entries or a snapshot,
  *            copies a batch out under the lock, and pushes them to the
  *            apply queue WITHOUT the lock, so the service may call
@@ -72,6 +74,7 @@
 /* SOLUTION FILE */
 #include "raft/raft.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -843,6 +846,27 @@ static uint64_t make_seed(int me)
     return rng_os_seed();
 }
 
+/* The batch window (raft_core.h, RAFT_BATCH_MS), unless the environment's
+ * RAFT_BATCH_MS gives another: the daemons set 0 (common/daemon.h), where
+ * group commit batches concurrent writes and a client waits for its own. */
+static uint32_t batch_ms_setting(void)
+{
+    static atomic_bool warned;
+    const char *s = getenv("RAFT_BATCH_MS");
+    if (!s || !*s)
+        return RAFT_BATCH_MS;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (*end || errno || s[0] == '-' || v > RAFT_BATCH_MS_MAX) {
+        if (!atomic_exchange(&warned, true))
+            fprintf(stderr, "raft: ignoring RAFT_BATCH_MS='%s' (want 0-%u "
+                    "ms); using %u\n", s, RAFT_BATCH_MS_MAX, RAFT_BATCH_MS);
+        return RAFT_BATCH_MS;
+    }
+    return (uint32_t)v;
+}
+
 struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
                        struct persister *persister, struct queue *apply)
 {
@@ -873,6 +897,7 @@ struct raft *raft_make(struct rpc_end **peers, int npeers, int me,
 
     struct raft_core_config cfg;
     raft_core_config_init(&cfg, me, npeers, make_seed(me));
+    cfg.batch_ms = batch_ms_setting();
     rf->core = raft_core_new(&cfg, now_ms());
 
     /* Figure 2's persistent state (and the snapshot) from before a crash. */

@@ -68,7 +68,7 @@
  *
  * - Heartbeat 100 ms: the 6.5840 tester allows at most ten heartbeats per
  *   second per peer (TestCount3B: <= 60 RPCs per idle second on 3 peers).
- *   Entries never wait for a heartbeat: raft_core_propose() sends at once.
+ *   Entries never wait for a heartbeat (see the batch window below).
  * - Election timeout uniform in [300, 600) ms: at least three heartbeat
  *   intervals, so a follower on the unreliable network (10% of requests
  *   lost, up to 26 ms delay) starts a needless election only if three
@@ -89,6 +89,23 @@
 #define RAFT_ELECTION_MAX_MS 600
 #define RAFT_COMMIT_NOTICE_MS 20
 #define RAFT_MAX_BATCH_BYTES (64u * 1024u)
+/* - Batch window 5 ms: the first proposal after entries went out waits
+ *   up to this long (4-5 ms: deadlines are whole milliseconds) for others
+ *   to share its AppendEntries; a heartbeat or commit notice due sooner
+ *   takes them along. A peer with a message of entries in flight still
+ *   gets the next one only after its reply. The trade of Nagle's algorithm
+ *   or a Kafka producer's linger.ms: latency for fewer messages and thread
+ *   switches per entry. Why here: the graded tests' clients loop flat out
+ *   for a fixed time against in-memory peers, so with entries sent at once
+ *   a lone client's ~0.65 ms round trip was nearly all CPU, and the whole
+ *   machine went to ops nobody needs (lab 4's suite: ~120 s of CPU;
+ *   ~41 s with this window, 2 ms gave ~70 s), starving parallel stress
+ *   runs. An operation now takes ~5.5 ms, well inside the tester's 33 ms.
+ *   The driver takes RAFT_BATCH_MS from the environment if set; the
+ *   daemons set 0, since a disk's fsync already batches concurrent writes
+ *   (group commit) and each client waits for its own. */
+#define RAFT_BATCH_MS 5
+#define RAFT_BATCH_MS_MAX 1000
 /* - Resending a large message: a heartbeat resends the unacknowledged
  *   entries (or snapshot) only once the message has had a heartbeat
  *   interval per RAFT_RESEND_UNIT bytes, at most RAFT_RESEND_MAX_MS, to
@@ -119,6 +136,8 @@ struct raft_core_config {
     uint32_t commit_notice_ms; /* delay before telling followers of a new
                                   commitIndex (0: at once) */
     size_t max_batch_bytes; /* command bytes per AppendEntries (>= 1 entry) */
+    uint32_t batch_ms; /* a proposal waits up to this long for others to
+                          share its AppendEntries (0: sent at once) */
 };
 
 /* Fill cfg with the defaults above for peer id of n, seeded with seed. */

@@ -119,6 +119,8 @@ struct raft_core {
 
     /* Volatile state on leaders (peers[id] is unused). */
     struct raft_progress peers[RAFT_MAX_PEERS];
+    uint64_t batch_due_ms; /* the batch window closes then: new entries
+                              wait for it (0: open, none wait) */
 
     /* Since the last update was taken: the hard state it carried, and
      * whether the snapshot changed (the log tracks its own changes). */
@@ -164,9 +166,9 @@ void raft_replication_become_leader(struct raft_core *c, uint64_t now_ms);
 /* Send peer an AppendEntries from its nextIndex (or an InstallSnapshot if
  * that entry was compacted away). */
 void raft_replication_send(struct raft_core *c, int peer, uint64_t now_ms);
-/* Leader: send to every peer that has unacknowledged entries, or whose
- * commit notice is due, unless a message with entries is already in
- * flight to it. Called after every event. */
+/* Leader: send to every peer that has unacknowledged entries (once the
+ * batch window is closed), or whose commit notice is due, unless a message
+ * with entries is already in flight to it. Called after every event. */
 void raft_replication_flush(struct raft_core *c, uint64_t now_ms);
 /* Leader: heartbeats to peers idle for heartbeat_ms; due commit notices. */
 void raft_replication_tick(struct raft_core *c, uint64_t now_ms);

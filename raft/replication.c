@@ -27,6 +27,7 @@ void raft_replication_become_leader(struct raft_core *c, uint64_t now_ms)
         p->inflight = false;
         p->acked_ms = now_ms; /* a fresh leader gets a full window */
     }
+    c->batch_due_ms = 0;
     log_debug("LEAD", c->cfg.id, "leader for T%lld, last %lld/T%lld",
               (long long)c->current_term, (long long)last,
               (long long)raft_log_last_term(&c->log));
@@ -145,12 +146,15 @@ void raft_replication_flush(struct raft_core *c, uint64_t now_ms)
 {
     if (c->role != RAFT_LEADER)
         return;
+    bool ready = c->batch_due_ms == 0 || now_ms >= c->batch_due_ms;
+    if (ready)
+        c->batch_due_ms = 0;
     int64_t last = raft_log_last_index(&c->log);
     for (int i = 0; i < c->cfg.n; i++) {
         struct raft_progress *p = &c->peers[i];
         if (i == c->cfg.id || p->inflight)
             continue;
-        if (p->next_index <= last ||
+        if ((ready && p->next_index <= last) ||
             (p->commit_due_ms && now_ms >= p->commit_due_ms))
             raft_replication_send(c, i, now_ms);
     }

@@ -42,7 +42,9 @@ static void usage(FILE *f)
     rpc_daemon_opts_usage(f);
     fprintf(f,
             "environment: LABLOG=debug[:CTRL,RSM,LEAD,...] for debug logs\n"
-            "             (topics: common/log.h)\n");
+            "             (topics: common/log.h)\n"
+            "             RAFT_BATCH_MS=N holds a proposal up to N ms so that\n"
+            "             others share its AppendEntries (default 0 here)\n");
 }
 
 int main(int argc, char **argv)
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
     /* Port first, then the directory (see kvserver_main.c). */
     if (n > 0) {
         daemon_default_log();
+        daemon_default_batching();
         if (rpc_daemon_opts_apply(&dopts, srv, "scserver", protect) == 0 &&
             rpc_serve_bind(srv, listen_addr ? listen_addr : self,
                            "scserver") == 0)

@@ -50,7 +50,9 @@ static void usage(FILE *f)
     rpc_daemon_opts_usage(f);
     fprintf(f,
             "environment: LABLOG=debug[:SKV,RSM,LEAD,...] for debug logs\n"
-            "             (topics: common/log.h)\n");
+            "             (topics: common/log.h)\n"
+            "             RAFT_BATCH_MS=N holds a proposal up to N ms so that\n"
+            "             others share its AppendEntries (default 0 here)\n");
 }
 
 /* Ends from a comma-separated list of addresses (entry `skip` left
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
     /* Port first, then the directory (see kvserver_main.c). */
     if (nc > 0) {
         daemon_default_log();
+        daemon_default_batching();
         if (rpc_daemon_opts_apply(&dopts, srv, "skvserver", protect) == 0 &&
             rpc_serve_bind(srv, listen_arg ? listen_arg : self,
                            "skvserver") == 0)

@@ -7,7 +7,8 @@
  *
  * In-process: 3 kvraft servers in this process over loopback TCP (plain
  * rpc ends, no fault injection), in-memory persisters, maxraftstate 8 KiB
- * unless -m says otherwise. Against daemons:
+ * unless -m says otherwise, no batch window unless RAFT_BATCH_MS is set
+ * (as the daemons). Against daemons:
  * whatever cluster the addresses name (kvserver with its on-disk
  * persister, e.g. started by test-scripts/kv-cluster.sh).
  *
@@ -336,6 +337,12 @@ int main(int argc, char **argv)
         if (!label)
             label = "daemons";
     } else {
+        /* Like the daemons, replicate each write at once unless
+         * RAFT_BATCH_MS says otherwise (the graded tests batch for 5 ms:
+         * raft/raft_core.h). */
+        daemon_default_batching();
+        printf("bench-kv: in-process cluster, batch window %s ms\n",
+               getenv("RAFT_BATCH_MS"));
         start_inproc(&c, maxraftstate);
         if (!label)
             label = "inproc";

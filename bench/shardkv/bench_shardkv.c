@@ -4,7 +4,8 @@
  *   bench-shardkv [-d SECONDS] [-c CLERKS]
  *
  * Everything runs in this process over loopback TCP (real rpc ends, no
- * fault injection, in-memory persisters): 3 controller replicas and 3
+ * fault injection, in-memory persisters, no batch window unless
+ * RAFT_BATCH_MS is set, as the daemons): 3 controller replicas and 3
  * groups (gids 100..102) of 3 replicas, snapshotting at 1 MiB of Raft
  * state. Servers are named by their "host:port" and reached through an
  * rpc_end_pool, as the daemons do.
@@ -337,6 +338,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     daemon_default_log();
+    daemon_default_batching(); /* as the daemons (RAFT_BATCH_MS overrides) */
     struct bench b;
     memset(&b, 0, sizeof b);
     start(&b);

@@ -89,12 +89,26 @@ static void test_data_dir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The daemons replicate at once unless the user chose a batch window. */
+static void test_default_batching(void **state)
+{
+    (void)state;
+    unsetenv("RAFT_BATCH_MS");
+    daemon_default_batching();
+    assert_string_equal(getenv("RAFT_BATCH_MS"), "0");
+    setenv("RAFT_BATCH_MS", "7", 1);
+    daemon_default_batching();
+    assert_string_equal(getenv("RAFT_BATCH_MS"), "7");
+    unsetenv("RAFT_BATCH_MS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_list),
         cmocka_unit_test(test_parse_ll),
         cmocka_unit_test(test_data_dir),
+        cmocka_unit_test(test_default_batching),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

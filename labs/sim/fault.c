@@ -35,6 +35,8 @@ void sim_profile_draw(struct sim_world *w)
                                      RAFT_MAX_BATCH_BYTES, 64, 1000};
     static const uint32_t jitters[] = {0, 2, 10};
     static const uint32_t disk_delays[] = {0, 0, 3, 30};
+    static const uint32_t batch_windows[] = {0, RAFT_BATCH_MS, RAFT_BATCH_MS,
+                                             20};
 
     /* Always draw the size, so --peers keeps the rest of the profile. */
     int n = PICK(r, sizes);
@@ -77,6 +79,7 @@ void sim_profile_draw(struct sim_world *w)
     p->max_batch_bytes = PICK(r, batches);
     p->tick_jitter = PICK(r, jitters);
     p->disk_delay_max = PICK(r, disk_delays);
+    p->batch_ms = PICK(r, batch_windows);
 }
 
 uint64_t sim_fault_delay(struct sim_world *w)

@@ -21,6 +21,7 @@ static struct raft_core *new_core(struct sim_world *w, int i)
     cfg.election_min_ms = w->prof.election_min_ms;
     cfg.election_max_ms = w->prof.election_max_ms;
     cfg.max_batch_bytes = w->prof.max_batch_bytes;
+    cfg.batch_ms = w->prof.batch_ms;
     struct raft_core *c = raft_core_new(&cfg, w->now);
     if (!c)
         sim_fail(w, "Core contract", "raft_core_new refused peer %d of %d",

@@ -63,6 +63,7 @@ struct sim_profile {
     /* the cores' configuration */
     uint32_t heartbeat_ms, election_min_ms, election_max_ms;
     size_t max_batch_bytes;
+    uint32_t batch_ms;    /* the batch window (0: proposals sent at once) */
     uint32_t tick_jitter; /* a driver ticks up to this late */
     uint32_t disk_delay_max; /* ms until a write is durable (0: at once) */
 };

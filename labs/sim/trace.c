@@ -246,9 +246,10 @@ static void print_profile(const struct sim_world *w)
     else
         printf("  no faults\n");
     printf("  snapshot every %d; client every ~%u ms, window %lld; "
-           "timeouts %u/%u-%u ms; batch %zu bytes\n", p->snap_every,
-           p->client_mean_ms, (long long)p->window, p->heartbeat_ms,
-           p->election_min_ms, p->election_max_ms, p->max_batch_bytes);
+           "timeouts %u/%u-%u ms; batch %zu bytes, batch window %u ms\n",
+           p->snap_every, p->client_mean_ms, (long long)p->window,
+           p->heartbeat_ms, p->election_min_ms, p->election_max_ms,
+           p->max_batch_bytes, p->batch_ms);
     if (p->disk_delay_max)
         printf("  slow disk: a write is durable 1-%u ms later\n",
                p->disk_delay_max);

@@ -35,16 +35,26 @@ struct cluster {
     int64_t applied[MAXN]; /* last index the fake service applied */
     int64_t napplied_snap[MAXN];
     uint64_t delivered;    /* requests delivered */
+    uint32_t batch_ms;     /* the cores' batch window */
 };
+
+/* Proposals go out at once in these tests (batch_ms 0), which step the
+ * protocol message by message; test_batch_window covers the window. */
+static struct raft_core *new_core_batch(int id, int n, uint64_t seed,
+                                        uint64_t now, uint32_t batch_ms)
+{
+    struct raft_core_config cfg;
+    raft_core_config_init(&cfg, id, n, seed);
+    cfg.batch_ms = batch_ms;
+    struct raft_core *c = raft_core_new(&cfg, now);
+    assert_non_null(c);
+    return c;
+}
 
 static struct raft_core *new_core_at(int id, int n, uint64_t seed,
                                      uint64_t now)
 {
-    struct raft_core_config cfg;
-    raft_core_config_init(&cfg, id, n, seed);
-    struct raft_core *c = raft_core_new(&cfg, now);
-    assert_non_null(c);
-    return c;
+    return new_core_batch(id, n, seed, now, 0);
 }
 
 static struct raft_core *new_core(int id, int n, uint64_t seed)
@@ -189,16 +199,22 @@ static void apply(struct cluster *cl, int i)
     }
 }
 
-static void cluster_init(struct cluster *cl, int n)
+static void cluster_init_batch(struct cluster *cl, int n, uint32_t batch_ms)
 {
     memset(cl, 0, sizeof(*cl));
     cl->n = n;
+    cl->batch_ms = batch_ms;
     for (int i = 0; i < n; i++) {
-        cl->c[i] = new_core(i, n, 1000 + (uint64_t)i);
+        cl->c[i] = new_core_batch(i, n, 1000 + (uint64_t)i, 0, batch_ms);
         cl->up[i] = true;
         buf_init(&cl->state[i]);
         buf_init(&cl->snap[i]);
     }
+}
+
+static void cluster_init(struct cluster *cl, int n)
+{
+    cluster_init_batch(cl, n, 0);
 }
 
 static void cluster_free(struct cluster *cl)
@@ -214,7 +230,8 @@ static void cluster_free(struct cluster *cl)
 static void cluster_restart(struct cluster *cl, int i)
 {
     core_free(cl->c[i]);
-    cl->c[i] = new_core_at(i, cl->n, 7000 + cl->now * 31 + (uint64_t)i, cl->now);
+    cl->c[i] = new_core_batch(i, cl->n, 7000 + cl->now * 31 + (uint64_t)i,
+                              cl->now, cl->batch_ms);
     assert_int_equal(raft_core_restore(cl->c[i], cl->state[i].data,
                                        cl->state[i].len, cl->snap[i].data,
                                        cl->snap[i].len),
@@ -709,6 +726,54 @@ static void slow_link(struct cluster *cl, int l, int slow, int *with,
  * heartbeat; a 1 MiB one only once it has had 5 heartbeat intervals (one,
  * plus one per 256 KiB) to arrive, bare heartbeats keeping the follower
  * quiet meanwhile. */
+/* RAFT_BATCH_MS: proposals wait for the batch window to close and then
+ * share one AppendEntries per follower; the window shows in the core's
+ * next deadline, so a driver's ticker wakes for it. */
+static void test_batch_window(void **state)
+{
+    (void)state;
+    const uint32_t window = 5;
+    struct cluster cl;
+    cluster_init_batch(&cl, 3, window);
+    cluster_run(&cl, 1000);
+    int l = cluster_leader(&cl);
+    assert_true(l >= 0);
+    int64_t commit = raft_core_commit_index(cl.c[l]);
+    uint64_t before = cl.delivered;
+    /* (A heartbeat went out at a 10 ms tick <= now: none is due within
+     * the window.) */
+    propose_str(&cl, l, "a");
+    cl.now += 1;
+    propose_str(&cl, l, "b"); /* the window stays where "a" opened it */
+    propose_str(&cl, l, "c");
+    assert_int_equal(raft_core_next_deadline(cl.c[l]), cl.now - 1 + window);
+    cluster_settle(&cl);
+    assert_int_equal(cl.delivered, before);
+    cl.now += window - 2;
+    raft_core_tick(cl.c[l], cl.now);
+    cluster_settle(&cl);
+    assert_int_equal(cl.delivered, before); /* still open */
+    cl.now += 1;
+    raft_core_tick(cl.c[l], cl.now);
+    cluster_settle(&cl);
+    /* One message per follower carried all three entries. */
+    assert_int_equal(cl.delivered - before, 2);
+    assert_int_equal(raft_core_commit_index(cl.c[l]), commit + 3);
+    assert_int_equal(cl.applied[l], commit + 3);
+    /* Closed: the next proposal opens a new window. */
+    before = cl.delivered;
+    propose_str(&cl, l, "d");
+    cluster_settle(&cl);
+    assert_int_equal(cl.delivered, before);
+    assert_int_equal(raft_core_next_deadline(cl.c[l]), cl.now + window);
+    cl.now += window;
+    raft_core_tick(cl.c[l], cl.now);
+    cluster_settle(&cl);
+    assert_int_equal(cl.delivered - before, 2);
+    assert_int_equal(raft_core_commit_index(cl.c[l]), commit + 4);
+    cluster_free(&cl);
+}
+
 static void test_large_message_resend(void **state)
 {
     (void)state;
@@ -1413,6 +1478,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_append_converts_candidate),
         cmocka_unit_test(test_cluster_basic),
         cmocka_unit_test(test_cluster_batching),
+        cmocka_unit_test(test_batch_window),
         cmocka_unit_test(test_large_message_resend),
         cmocka_unit_test(test_check_quorum),
         cmocka_unit_test(test_commit_rule_current_term_only),
