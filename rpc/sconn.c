@@ -201,7 +201,11 @@ void rpc_req_run(struct rpc_req *r, struct rpc_wctx *w)
  * hold however the bytes arrive (one per segment or thousands in one),
  * and without before reading more (so a connection at its own bound
  * stops buffering; the server-wide bound must not stop readers, or inline
- * requests such as Raft's would wait for blocked handlers). */
+ * requests such as Raft's would wait for blocked handlers).
+ * With handlers, success takes the slot (c->inflight and s->n_inflight
+ * counted) under the same lock as the check: readers of several
+ * connections are woken together when a handler finishes, and a check
+ * followed by a later count let them all through on one free slot. */
 static int wait_inflight(struct rpc_sconn *c, bool handlers)
 {
     struct rpc_server *s = c->srv;
@@ -223,8 +227,12 @@ static int wait_inflight(struct rpc_sconn *c, bool handlers)
             break;
         }
     }
-    if (s->closing || rpc_stream_is_dead(&c->st))
+    if (s->closing || rpc_stream_is_dead(&c->st)) {
         rc = ERR_CLOSED;
+    } else if (handlers) {
+        c->inflight++;
+        s->n_inflight++;
+    }
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -430,9 +438,7 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
             req->charged = req_charged;
             rpc_wire_parse(dmsg, len, &req->msg); /* same bytes: succeeds */
             pthread_mutex_lock(&s->mu);
-            c->refs++;
-            c->inflight++;
-            s->n_inflight++;
+            c->refs++; /* inflight: counted by wait_inflight */
             pthread_mutex_unlock(&s->mu);
             rpc_pool_submit(s, &req->job);
             continue;
@@ -444,8 +450,6 @@ void rpc_sconn_read(struct rpc_sconn *c, struct rpc_wctx *w)
         rpc_wire_parse(dmsg, len, &dm);
         pthread_mutex_lock(&s->mu);
         c->refs++; /* ours, in case the role moves and the conn dies */
-        c->inflight++;
-        s->n_inflight++;
         c->borrowed = true;
         c->borrow_ns = now;
         c->bnext = s->borrowed;

@@ -112,10 +112,17 @@ static int h_block(void *svc, const msgpack_object *args, msgpack_packer *r)
 
 static int h_sleep(void *svc, const msgpack_object *args, msgpack_packer *r)
 {
-    (void)svc;
+    struct tsvc *t = svc;
     struct rpc_dec d;
     rpc_dec_init(&d, args);
+    pthread_mutex_lock(&t->mu);
+    if (++t->sleeping > t->peak_sleeping)
+        t->peak_sleeping = t->sleeping;
+    pthread_mutex_unlock(&t->mu);
     clock_sleep_ms((uint64_t)rpc_dec_i64(&d, "v", 0));
+    pthread_mutex_lock(&t->mu);
+    t->sleeping--;
+    pthread_mutex_unlock(&t->mu);
     msgpack_pack_map(r, 1);
     rpc_pack_kv_bool(r, "ok", true);
     return 0;

@@ -19,6 +19,8 @@ struct tsvc {
     int blocked;   /* Block handlers waiting now */
     bool released; /* gate open */
     int echo_calls;
+    int sleeping;   /* Sleep handlers running now */
+    int peak_sleeping; /* the most at once since tsvc_init */
 };
 
 void tsvc_init(struct tsvc *t, const char *id);
